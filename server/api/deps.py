@@ -1,0 +1,26 @@
+"""Request dependencies shared by the REST routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from server.identity import Identity
+from server.service import RoomService
+
+
+def service(request: Request) -> RoomService:
+    return request.app.state.service
+
+
+def identity(request: Request, authorization: Annotated[str | None, Header()] = None) -> Identity:
+    """The caller's identity, from `Authorization: Bearer <token>`."""
+    token = None
+    if authorization and authorization.lower().startswith("bearer "):
+        token = authorization[7:].strip()
+    return request.app.state.tokens.verify(token)
+
+
+Service = Annotated[RoomService, Depends(service)]
+Caller = Annotated[Identity, Depends(identity)]

@@ -1,0 +1,48 @@
+"""REST errors: the same stable codes as the websocket, as `{"error": {"code", "message"}}`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from signaling.errors import DropinError, ErrorCode
+
+STATUS = {
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.TOKEN_EXPIRED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.ROOM_NOT_FOUND: 404,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.ROOM_ENDED: 409,
+    ErrorCode.INVALID_MESSAGE: 422,
+    ErrorCode.BAD_JSON: 400,
+    ErrorCode.INTERNAL: 500,
+}
+
+
+def error_body(code: ErrorCode, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code.value, "message": message}}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DropinError)
+    async def dropin_error(_: Request, exc: DropinError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message), status_code=STATUS.get(exc.code, 400))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(error.get("type") == "json_invalid" for error in errors):
+            return JSONResponse(error_body(ErrorCode.BAD_JSON, "the body is not valid JSON"), status_code=400)
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc'][1:]) or 'body'}: {error['msg']}" for error in errors[:3]
+        )
+        return JSONResponse(error_body(ErrorCode.INVALID_MESSAGE, problems), status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        code = ErrorCode.NOT_FOUND if exc.status_code == 404 else ErrorCode.INVALID_MESSAGE
+        message = "not found" if exc.status_code == 404 else str(exc.detail)
+        return JSONResponse(error_body(code, message), status_code=exc.status_code)

@@ -1,0 +1,62 @@
+"""Room routes: create, list live rooms, read one with its member counts, end (host only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, StringConstraints
+
+from server.api.deps import Caller, Service
+from server.rules.roles import Role
+from server.service import room_info
+from server.state.rooms import Room
+from signaling.messages import RoomInfo
+
+router = APIRouter(prefix="/api/rooms", tags=["rooms"])
+
+RoomIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class RoomCreate(BaseModel):
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+
+
+class RoomOut(RoomInfo):
+    counts: dict[str, int]
+    listeners: int
+    on_stage: int
+
+
+class RoomList(BaseModel):
+    rooms: list[RoomOut]
+
+
+def room_out(room: Room) -> RoomOut:
+    counts = {role.value: room.counts.get(role, 0) for role in Role}
+    return RoomOut(**dict(room_info(room)), counts=counts, listeners=room.listeners, on_stage=room.on_stage)
+
+
+@router.post("", status_code=201, response_model=RoomOut)
+async def create_room(body: RoomCreate, caller: Caller, service: Service) -> RoomOut:
+    """Open a live room; you are its host."""
+    return room_out(await service.store.create(caller, body.title, body.description))
+
+
+@router.get("", response_model=RoomList)
+async def live_rooms(service: Service) -> RoomList:
+    """Rooms that are live now, newest first."""
+    return RoomList(rooms=[room_out(room) for room in await service.store.live()])
+
+
+@router.get("/{room_id}", response_model=RoomOut)
+async def get_room(room_id: RoomIdPath, service: Service) -> RoomOut:
+    """One room, live or ended, with how many members it has in each role."""
+    return room_out(await service.store.get(room_id))
+
+
+@router.post("/{room_id}/end", response_model=RoomOut)
+async def end_room(room_id: RoomIdPath, caller: Caller, service: Service) -> RoomOut:
+    """End the room for everyone. Only its host may."""
+    return room_out(await service.end_room(room_id, caller))

@@ -1,0 +1,89 @@
+"""Assembles one Dropin node: REST API, the signalling websocket, the web client, and the
+services behind them. `create_app(settings)` is what `dropin serve` runs and what tests call."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI, WebSocket
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from redis.asyncio import Redis
+
+from server.api import errors, identity, rooms
+from server.config import Settings
+from server.identity import TokenIssuer, load_or_create_secret
+from server.media.aiortc_adapter import check_internals
+from server.service import RoomService
+from server.state.redis_server import redis_url_for
+from server.state.rooms import RoomStore
+from signaling.session import Limits, Session
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+class StarletteTransport:
+    """signaling.session.Transport over a Starlette websocket."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._ws = websocket
+
+    async def receive(self) -> str | bytes | None:
+        message = await self._ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        return message.get("text") if message.get("text") is not None else message.get("bytes", b"")
+
+    async def send(self, text: str) -> None:
+        await self._ws.send_text(text)
+
+    async def close(self, code: int) -> None:
+        await self._ws.close(code)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    check_internals()
+    limits = Limits(
+        max_message_bytes=settings.max_message_bytes,
+        max_sdp_bytes=settings.max_sdp_bytes,
+        rate_per_s=settings.rate_per_s,
+        rate_burst=settings.rate_burst,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with redis_url_for(settings.redis_url, settings.data_dir) as url:
+            redis = Redis.from_url(url, decode_responses=True)
+            secret = settings.secret or load_or_create_secret(settings.data_dir)
+            app.state.tokens = TokenIssuer(secret, settings.token_ttl_s)
+            app.state.service = RoomService(RoomStore(redis), app.state.tokens, settings)
+            app.state.service.start()
+            try:
+                yield
+            finally:
+                await app.state.service.stop()
+                await redis.aclose()
+
+    app = FastAPI(title="Dropin", version="0.1.0", lifespan=lifespan)
+    errors.install(app)
+    app.include_router(identity.router)
+    app.include_router(rooms.router)
+
+    @app.websocket("/ws")
+    async def signalling(websocket: WebSocket) -> None:
+        """One participant's signalling connection (docs/protocol.md)."""
+        await websocket.accept()
+        await Session(StarletteTransport(websocket), websocket.app.state.service, limits).run()
+
+    @app.get("/", include_in_schema=False)
+    async def hallway() -> FileResponse:
+        return FileResponse(WEB_DIR / "index.html")
+
+    @app.get("/rooms/{room_id}", include_in_schema=False)
+    async def room_page(room_id: str) -> FileResponse:
+        return FileResponse(WEB_DIR / "room.html")
+
+    app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
+    return app

@@ -1,0 +1,95 @@
+"""The `dropin` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+from pydantic import ValidationError
+
+from server.config import Settings
+from server.media.aiortc_adapter import AiortcInternalsMoved
+from server.state.redis_server import RedisUnavailable, redis_url_for
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dropin", description="Dropin: live audio rooms you host yourself.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="run a Dropin node",
+        description="Run a Dropin node: the web client, REST API, signalling and media forwarding. "
+        "Every option can also be set in the environment as DROPIN_<OPTION> (e.g. DROPIN_PORT); "
+        "the Redis URL also as REDIS_URL.",
+    )
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1; env DROPIN_HOST)")
+    serve.add_argument("--port", type=int, help="HTTP port (default 8000; env DROPIN_PORT)")
+    serve.add_argument(
+        "--data-dir",
+        help="where the node keeps its private Redis and token secret (default ./.dropin; env DROPIN_DATA_DIR)",
+    )
+    serve.add_argument(
+        "--redis-url",
+        help="Redis to use, e.g. redis://localhost:6379/0; if unset the node starts its own redis-server "
+        "in the data directory (env REDIS_URL or DROPIN_REDIS_URL)",
+    )
+    serve.add_argument(
+        "--ice-server",
+        action="append",
+        dest="ice_servers",
+        metavar="URL",
+        help="STUN/TURN server URL for peer connections, repeatable (default none: host candidates only; "
+        'env DROPIN_ICE_SERVERS, comma-separated URLs or JSON [{"urls": [...], "username": ..., "credential": ...}])',
+    )
+    serve.add_argument(
+        "--log-level",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="log verbosity (default info; env DROPIN_LOG_LEVEL)",
+    )
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    overrides = {
+        key: value
+        for key, value in vars(args).items()
+        if key != "command" and value is not None
+    }
+    if "ice_servers" in overrides:
+        overrides["ice_servers"] = [{"urls": [url]} for url in overrides["ice_servers"]]
+    return Settings(**overrides)
+
+
+def serve(settings: Settings) -> None:
+    from server.app import create_app
+
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with redis_url_for(settings.redis_url, settings.data_dir) as url:
+        app = create_app(settings.model_copy(update={"redis_url": url}))
+        print(f"Dropin is running on http://{settings.host}:{settings.port}  (Redis: {url})", flush=True)
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            ws_max_size=max(1 << 20, 4 * settings.max_message_bytes),
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from(args)
+        if args.command == "serve":
+            serve(settings)
+    except (RedisUnavailable, AiortcInternalsMoved) as exc:
+        print(f"dropin: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except ValidationError as exc:
+        print(f"dropin: invalid setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,66 @@
+"""Settings for one Dropin node, from the command line, the environment or defaults."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """Where a node keeps its private Redis, secret and logs unless told otherwise."""
+    return Path.cwd() / ".dropin"
+
+
+class IceServer(BaseModel):
+    """One STUN or TURN server handed to both the server's and the browsers' peer connections."""
+
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class Settings(BaseSettings):
+    """Every setting is also read from the environment as DROPIN_<NAME> (REDIS_URL works too)."""
+
+    model_config = SettingsConfigDict(env_prefix="DROPIN_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Field(default_factory=default_data_dir)
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DROPIN_REDIS_URL", "REDIS_URL")
+    )
+    ice_servers: Annotated[list[IceServer], NoDecode] = Field(default_factory=list)
+    log_level: str = "info"
+
+    secret: str | None = None
+    token_ttl_s: int = 7 * 24 * 3600
+
+    slots: int = Field(default=3, ge=1, le=8)
+    max_message_bytes: int = 64 * 1024
+    max_sdp_bytes: int = 32 * 1024
+    rate_per_s: float = 20.0
+    rate_burst: int = 60
+    audience_batch_s: float = 2.0
+
+    @field_validator("ice_servers", mode="before")
+    @classmethod
+    def _parse_ice_servers(cls, value: Any) -> Any:
+        """Accept JSON (`[{"urls": [...]}]`) or a comma-separated list of URLs."""
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if not value:
+            return []
+        if value.startswith("["):
+            return json.loads(value)
+        return [{"urls": [url.strip()]} for url in value.split(",") if url.strip()]
+
+    @field_validator("log_level")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()

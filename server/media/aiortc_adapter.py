@@ -1,0 +1,121 @@
+"""The aiortc adaptation: taking packets before aiortc's jitter buffer, and writing packets
+straight to a peer's SRTP session and socket, without aiortc's per-sender tasks.
+
+This relies on aiortc and aioice internals. They are pinned (exact versions in pyproject.toml)
+and `check_internals()` fails with a clear message if an upgrade moves them; the server calls it
+at start-up and tests/unit/test_aiortc_internals.py runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+
+import aioice
+import aiortc
+from aioice.ice import CandidatePair, Connection, StunProtocol
+from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpTransceiver
+from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcdtlstransport import RTCDtlsTransport, State as DtlsState
+from aiortc.rtcicetransport import RTCIceTransport
+from aiortc.rtp import RtpPacket
+
+PINNED = {"aiortc": "1.16.0", "aioice": "0.13.0"}
+
+PacketHandler = Callable[[RtpPacket, int], None]
+
+
+class AiortcInternalsMoved(RuntimeError):
+    """An aiortc/aioice upgrade changed an internal the forwarding core depends on."""
+
+
+def tap_receiver(receiver: RTCRtpReceiver, handler: PacketHandler) -> None:
+    """Hand every RTP packet for `receiver` to `handler(packet, arrival_ms)` on arrival.
+
+    The DTLS transport has already decrypted and parsed the packet; aiortc's jitter buffer,
+    decoder thread and track never see it.
+    """
+
+    async def handle_rtp_packet(packet: RtpPacket, arrival_time_ms: int) -> None:
+        handler(packet, arrival_time_ms)
+
+    receiver._handle_rtp_packet = handle_rtp_packet  # type: ignore[method-assign]
+
+
+def payload_type(transceiver: RTCRtpTransceiver) -> int:
+    """The negotiated payload type of the transceiver's first (preferred) codec."""
+    return transceiver._codecs[0].payloadType
+
+
+class DirectRtpWriter:
+    """Writes serialized RTP to one peer: SRTP-protect, then a UDP send, on the caller's stack."""
+
+    __slots__ = ("_dtls",)
+
+    def __init__(self, dtls: RTCDtlsTransport) -> None:
+        self._dtls = dtls
+
+    def write(self, packet: bytes) -> bool:
+        """Send `packet`; False if the peer's transport is not (or no longer) connected."""
+        dtls = self._dtls
+        if dtls._state is not DtlsState.CONNECTED:
+            return False
+        pair: CandidatePair | None = dtls.transport._connection._nominated.get(1)
+        if pair is None or pair.protocol.transport is None:
+            return False
+        # A relayed (TURN) pair's transport queues the send itself; a host pair's is a UDP socket.
+        pair.protocol.transport.sendto(dtls._tx_srtp.protect(packet), pair.remote_addr)
+        return True
+
+
+class ParkedTrack(MediaStreamTrack):
+    """A track that never yields a frame: it keeps aiortc's sender task asleep on a slot whose
+    packets the forwarder writes directly, until the track is stopped."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stopped = asyncio.Event()
+
+    async def recv(self):  # type: ignore[override]
+        await self._stopped.wait()
+        raise MediaStreamError
+
+    def stop(self) -> None:
+        super().stop()
+        self._stopped.set()
+
+
+def _require(condition: bool, what: str) -> None:
+    if not condition:
+        raise AiortcInternalsMoved(
+            f"aiortc internals moved: {what}. The forwarding core in server/media/aiortc_adapter.py"
+            f" was written for aiortc {PINNED['aiortc']} / aioice {PINNED['aioice']}; re-check it"
+            " against the installed versions before changing the pins."
+        )
+
+
+def check_internals() -> None:
+    """Raise AiortcInternalsMoved unless every internal this module uses is where it expects."""
+    _require(aiortc.__version__ == PINNED["aiortc"], f"aiortc is {aiortc.__version__}, not {PINNED['aiortc']}")
+    _require(aioice.__version__ == PINNED["aioice"], f"aioice is {aioice.__version__}, not {PINNED['aioice']}")
+
+    params = list(inspect.signature(RTCRtpReceiver._handle_rtp_packet).parameters)
+    _require(params == ["self", "packet", "arrival_time_ms"], "RTCRtpReceiver._handle_rtp_packet(packet, arrival_time_ms)")
+    source = inspect.getsource(RTCDtlsTransport._handle_rtp_data)
+    _require(
+        "receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)" in source,
+        "RTCDtlsTransport._handle_rtp_data no longer calls receiver._handle_rtp_packet",
+    )
+    _require(hasattr(DtlsState, "CONNECTED"), "aiortc.rtcdtlstransport.State.CONNECTED")
+    init = inspect.getsource(RTCDtlsTransport.__init__)
+    _require("self._tx_srtp" in init and "self._state" in init, "RTCDtlsTransport._tx_srtp / _state")
+    _require("self._connection" in inspect.getsource(RTCIceTransport.__init__), "RTCIceTransport._connection")
+    _require("self._nominated" in inspect.getsource(Connection.__init__), "aioice Connection._nominated")
+    pair_init = inspect.signature(CandidatePair.__init__).parameters
+    _require("protocol" in pair_init, "aioice CandidatePair.protocol")
+    _require(hasattr(CandidatePair, "remote_addr"), "aioice CandidatePair.remote_addr")
+    _require("self.transport" in inspect.getsource(StunProtocol), "aioice StunProtocol.transport")
+    _require("self._codecs" in inspect.getsource(RTCRtpTransceiver.__init__), "RTCRtpTransceiver._codecs")

@@ -1,0 +1,99 @@
+"""The MediaRouter: a node's media plane, a Forwarder per room and a Peer per member.
+
+It knows packets and peer connections, not Redis: role changes reach it as calls to `allow`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiortc import RTCIceServer
+
+from server.media.forwarder import Forwarder, MemberId
+from server.media.peer import Peer
+from signaling.errors import DropinError, ErrorCode
+
+log = logging.getLogger(__name__)
+
+SlotsChanged = Callable[[str, list[MemberId | None]], None]
+
+
+class MediaRouter:
+    """Creates members' peer connections and routes their packets through their room's Forwarder."""
+
+    def __init__(
+        self,
+        ice_servers: list[RTCIceServer],
+        slot_count: int,
+        on_slots_changed: SlotsChanged | None = None,
+    ) -> None:
+        self.ice_servers = ice_servers
+        self.slot_count = slot_count
+        self._on_slots_changed = on_slots_changed
+        self._forwarders: dict[str, Forwarder] = {}
+        self._peers: dict[tuple[str, MemberId], Peer] = {}
+
+    def forwarder(self, room_id: str) -> Forwarder:
+        forwarder = self._forwarders.get(room_id)
+        if forwarder is None:
+            notify = self._on_slots_changed
+            forwarder = Forwarder(
+                self.slot_count,
+                on_slots_changed=(lambda slots: notify(room_id, slots)) if notify else None,
+            )
+            self._forwarders[room_id] = forwarder
+        return forwarder
+
+    async def negotiate(self, room_id: str, member: MemberId, offer_sdp: str) -> str:
+        """Answer a member's offer with a new peer connection, replacing any earlier one."""
+        await self._close_peer(room_id, member)
+        forwarder = self.forwarder(room_id)
+        peer = Peer(self.ice_servers, self.slot_count, on_packet=lambda packet: forwarder.on_packet(member, packet))
+        try:
+            answer = await peer.answer(offer_sdp)
+        except BaseException:
+            await peer.close()
+            raise
+        self._peers[(room_id, member)] = peer
+        forwarder.attach(member, peer.outlets)
+        return answer
+
+    async def add_candidate(
+        self, room_id: str, member: MemberId, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
+    ) -> None:
+        peer = self._peers.get((room_id, member))
+        if peer is None:
+            raise DropinError(ErrorCode.NO_OFFER, "send an offer before ICE candidates")
+        await peer.add_candidate(candidate, sdp_mid, sdp_mline_index)
+
+    def allow(self, room_id: str, member: MemberId, allowed: bool) -> None:
+        """Start or stop forwarding the member's audio to the room."""
+        self.forwarder(room_id).allow(member, allowed)
+
+    async def remove(self, room_id: str, member: MemberId) -> None:
+        """Drop the member from the room's media: their peer connection closes."""
+        forwarder = self._forwarders.get(room_id)
+        if forwarder is not None:
+            forwarder.detach(member)
+            if forwarder.idle:
+                del self._forwarders[room_id]
+        await self._close_peer(room_id, member)
+
+    async def close_room(self, room_id: str) -> None:
+        self._forwarders.pop(room_id, None)
+        peers = [key for key in self._peers if key[0] == room_id]
+        await asyncio.gather(*(self._close_peer(*key) for key in peers))
+
+    async def close(self) -> None:
+        self._forwarders.clear()
+        await asyncio.gather(*(self._close_peer(*key) for key in list(self._peers)))
+
+    async def _close_peer(self, room_id: str, member: MemberId) -> None:
+        peer = self._peers.pop((room_id, member), None)
+        if peer is not None:
+            try:
+                await peer.close()
+            except Exception:  # a half-negotiated connection may fail to close cleanly
+                log.exception("closing peer connection of %s in %s", member, room_id)

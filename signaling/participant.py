@@ -1,0 +1,134 @@
+"""A Participant: an aiortc peer that joins a Dropin room the way the browser client does.
+
+Used by the integration tests and the benchmarks as a listener or speaker bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import math
+from array import array
+
+import av
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
+
+from signaling import messages as m
+from signaling.client import SignalingClient
+
+
+class ToneTrack(AudioStreamTrack):
+    """A sine tone, paced in real time like a microphone (20 ms frames, 48 kHz mono)."""
+
+    RATE = 48_000
+    SAMPLES = 960
+
+    def __init__(self, frequency: float = 440.0, amplitude: float = 0.3) -> None:
+        super().__init__()
+        self._frequency = frequency
+        self._amplitude = amplitude
+        self._start: float | None = None
+        self._pts = 0
+
+    async def recv(self) -> av.AudioFrame:
+        loop = asyncio.get_running_loop()
+        if self._start is None:
+            self._start = loop.time()
+        wait = self._start + self._pts / self.RATE - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        step = 2 * math.pi * self._frequency / self.RATE
+        peak = self._amplitude * 32767
+        samples = array("h", (int(peak * math.sin(step * (self._pts + i))) for i in range(self.SAMPLES)))
+        frame = av.AudioFrame(format="s16", layout="mono", samples=self.SAMPLES)
+        frame.planes[0].update(samples.tobytes())
+        frame.sample_rate = self.RATE
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, self.RATE)
+        self._pts += self.SAMPLES
+        return frame
+
+
+class Participant:
+    """Joins a room over signalling, then connects one microphone transceiver and `slots` slots."""
+
+    def __init__(self, ws_url: str, token: str) -> None:
+        self.ws_url = ws_url
+        self.token = token
+        self.client: SignalingClient | None = None
+        self.pc: RTCPeerConnection | None = None
+        self.welcome: m.Joined | None = None
+        self._drains: list[asyncio.Task[None]] = []
+
+    async def join(self, room_id: str) -> m.Joined:
+        self.client = await SignalingClient.connect(self.ws_url)
+        self.welcome = await self.client.request("join", room=room_id, token=self.token, v=m.PROTOCOL_VERSION)  # type: ignore[assignment]
+        return self.welcome  # type: ignore[return-value]
+
+    async def connect_media(self, microphone: MediaStreamTrack | None = None) -> None:
+        """Offer the microphone (sending `microphone` if given) and the room's slots; wait until connected."""
+        assert self.client is not None and self.welcome is not None, "join first"
+        self.pc = pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTransceiver(microphone or "audio", direction="sendonly")
+        for _ in range(self.welcome.slots):
+            pc.addTransceiver("audio", direction="recvonly")
+        pc.on("track", self._drain)
+        connected = asyncio.Event()
+
+        @pc.on("connectionstatechange")
+        def _on_state() -> None:
+            if pc.connectionState == "connected":
+                connected.set()
+
+        await pc.setLocalDescription(await pc.createOffer())
+        answer = await self.client.request("offer", sdp=pc.localDescription.sdp)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer.sdp, type="answer"))  # type: ignore[attr-defined]
+        await asyncio.wait_for(connected.wait(), 15)
+
+    def microphone(self) -> MediaStreamTrack | None:
+        return self.pc.getTransceivers()[0].sender.track if self.pc else None
+
+    def replace_microphone(self, track: MediaStreamTrack | None) -> None:
+        """What the browser does when it goes on stage or off: no renegotiation."""
+        assert self.pc is not None
+        self.pc.getTransceivers()[0].sender.replaceTrack(track)
+
+    async def packets_received(self) -> int:
+        """RTP packets received on all slots so far."""
+        return await self._count("inbound-rtp", "packetsReceived")
+
+    async def packets_sent(self) -> int:
+        """RTP packets sent from the microphone so far."""
+        return await self._count("outbound-rtp", "packetsSent")
+
+    async def leave(self) -> None:
+        if self.client is not None:
+            await self.client.request("leave")
+        await self.close()
+
+    async def close(self) -> None:
+        for task in self._drains:
+            task.cancel()
+        if self.pc is not None:
+            await self.pc.close()
+        if self.client is not None:
+            await self.client.close()
+
+    async def _count(self, kind: str, field: str) -> int:
+        if self.pc is None:
+            return 0
+        report = await self.pc.getStats()
+        return sum(getattr(stats, field) for stats in report.values() if stats.type == kind)
+
+    def _drain(self, track: MediaStreamTrack) -> None:
+        """Consume received audio so aiortc's track queue doesn't grow."""
+
+        async def drain() -> None:
+            try:
+                while True:
+                    await track.recv()
+            except MediaStreamError:
+                pass
+
+        self._drains.append(asyncio.create_task(drain()))

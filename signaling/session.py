@@ -1,0 +1,223 @@
+"""The per-connection Session: validates each websocket message, dispatches it to the room
+gateway it was handed, and sends replies and events back in order.
+
+It knows the wire only. Whatever stands behind `RoomGateway` (Redis, aiortc) is the server's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from pydantic import ValidationError
+
+from signaling import messages as m
+from signaling.errors import DropinError, ErrorCode
+from signaling.ratelimit import TokenBucket
+
+log = logging.getLogger(__name__)
+
+OUTBOX_LIMIT = 1024
+CLOSE_NORMAL = 1000
+CLOSE_POLICY = 1008
+
+
+class Transport(Protocol):
+    """The websocket as the session sees it. `receive` returns None when the peer has gone."""
+
+    async def receive(self) -> str | bytes | None: ...
+    async def send(self, text: str) -> None: ...
+    async def close(self, code: int) -> None: ...
+
+
+class RoomGateway(Protocol):
+    """What a session asks of the server. Each call may raise DropinError."""
+
+    async def join(self, session: "Session", room_id: str, token: str) -> m.Welcome: ...
+    async def negotiate(self, session: "Session", sdp: str) -> str: ...
+    async def add_candidate(
+        self, session: "Session", candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
+    ) -> None: ...
+    async def leave(self, session: "Session") -> None: ...
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_bytes: int = 64 * 1024
+    max_sdp_bytes: int = 32 * 1024
+    rate_per_s: float = 20.0
+    rate_burst: int = 60
+
+
+_CLOSE = object()
+
+
+class Session:
+    """One participant's websocket, from connect to disconnect (which leaves the room quietly)."""
+
+    def __init__(self, transport: Transport, gateway: RoomGateway, limits: Limits = Limits()) -> None:
+        self.transport = transport
+        self.gateway = gateway
+        self.limits = limits
+        self.room_id: str | None = None
+        self.member_id: str | None = None
+        self.name: str | None = None
+        self._bucket = TokenBucket(limits.rate_per_s, limits.rate_burst)
+        self._limited_reported = False
+        self._outbox: asyncio.Queue[object] = asyncio.Queue()
+        self._closing = False
+        self._handlers: dict[str, Callable[[m.Message], Awaitable[m.Message]]] = {
+            "join": self._join,
+            "offer": self._offer,
+            "candidate": self._candidate,
+            "leave": self._leave,
+            "ping": self._ping,
+        }
+
+    @property
+    def joined(self) -> bool:
+        return self.member_id is not None
+
+    # Outbound: replies and events go through one queue, so a slow client never blocks a broadcast.
+
+    def send(self, message: m.Message) -> None:
+        """Queue a message for this client; a client that stops reading is disconnected."""
+        if self._closing:
+            return
+        if self._outbox.qsize() >= OUTBOX_LIMIT:
+            log.warning("closing session of %s: %d messages unread", self.member_id, OUTBOX_LIMIT)
+            self.close(CLOSE_POLICY)
+            return
+        self._outbox.put_nowait(m.encode(message))
+
+    def close(self, code: int = CLOSE_NORMAL) -> None:
+        """Close the websocket once everything queued before has been sent."""
+        if not self._closing:
+            self._closing = True
+            self._outbox.put_nowait((_CLOSE, code))
+
+    def error(self, re: str | None, code: ErrorCode, message: str) -> None:
+        self.send(m.Error(re=re, code=code.value, message=message))
+
+    async def run(self) -> None:
+        """Serve the connection until the client or the server closes it."""
+        writer = asyncio.create_task(self._write())
+        reader = asyncio.create_task(self._read())
+        try:
+            await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (reader, writer):
+                task.cancel()
+            await asyncio.gather(reader, writer, return_exceptions=True)
+            if self.joined:
+                await self.gateway.leave(self)
+
+    async def _read(self) -> None:
+        while True:
+            raw = await self.transport.receive()
+            if raw is None:
+                return
+            await self.handle(raw)
+
+    async def _write(self) -> None:
+        while True:
+            item = await self._outbox.get()
+            if isinstance(item, tuple) and item[0] is _CLOSE:
+                await self.transport.close(item[1])
+                return
+            await self.transport.send(item)  # type: ignore[arg-type]
+
+    # Inbound
+
+    async def handle(self, raw: str | bytes) -> None:
+        """Validate and act on one message; anything wrong is answered with an error."""
+        if len(raw) > self.limits.max_message_bytes:
+            self.error(None, ErrorCode.MESSAGE_TOO_LARGE, f"messages are limited to {self.limits.max_message_bytes} bytes")
+            return
+        if not self._bucket.take():
+            if not self._limited_reported:
+                self._limited_reported = True
+                self.error(None, ErrorCode.RATE_LIMITED, "too many messages; slow down")
+            return
+        self._limited_reported = False
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            self.error(None, ErrorCode.BAD_JSON, "the message is not valid JSON")
+            return
+        if not isinstance(data, dict):
+            self.error(None, ErrorCode.INVALID_MESSAGE, "a message is a JSON object")
+            return
+        request_id = data.get("id") if isinstance(data.get("id"), str) and len(data["id"]) <= 64 else None
+        kind = data.get("type")
+        if kind not in m.REQUEST_TYPES:
+            self.error(request_id, ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind!r}")
+            return
+        sdp = data.get("sdp")
+        if kind == "offer" and isinstance(sdp, str) and len(sdp) > self.limits.max_sdp_bytes:
+            self.error(request_id, ErrorCode.SDP_TOO_LARGE, f"SDP is limited to {self.limits.max_sdp_bytes} bytes")
+            return
+        try:
+            request = m.request_adapter.validate_python(data)
+        except ValidationError as exc:
+            self.error(request_id, ErrorCode.INVALID_MESSAGE, _describe(exc))
+            return
+        try:
+            reply = await self._handlers[kind](request)
+        except DropinError as exc:
+            self.error(request.id, exc.code, exc.message)
+            return
+        except Exception:
+            log.exception("handling %s from %s", kind, self.member_id)
+            self.error(request.id, ErrorCode.INTERNAL, "something went wrong on the server")
+            return
+        self.send(reply)
+        if kind == "leave":
+            self.close()
+
+    def _require_joined(self) -> None:
+        if not self.joined:
+            raise DropinError(ErrorCode.NOT_JOINED, "join a room first")
+
+    async def _join(self, request: m.Join) -> m.Message:
+        if self.joined:
+            raise DropinError(ErrorCode.ALREADY_JOINED, "this connection is already in a room")
+        if request.v != m.PROTOCOL_VERSION:
+            raise DropinError(
+                ErrorCode.UNSUPPORTED_VERSION,
+                f"protocol version {request.v} is not supported; this server speaks {m.PROTOCOL_VERSION}",
+            )
+        welcome = await self.gateway.join(self, request.room, request.token)
+        self.room_id, self.member_id, self.name = welcome.room.id, welcome.you.id, welcome.you.name
+        return m.Joined(re=request.id, **dict(welcome))
+
+    async def _offer(self, request: m.Offer) -> m.Message:
+        self._require_joined()
+        return m.Answer(re=request.id, sdp=await self.gateway.negotiate(self, request.sdp))
+
+    async def _candidate(self, request: m.Candidate) -> m.Message:
+        self._require_joined()
+        await self.gateway.add_candidate(self, request.candidate, request.sdpMid, request.sdpMLineIndex)
+        return m.Ok(re=request.id)
+
+    async def _leave(self, request: m.Leave) -> m.Message:
+        self._require_joined()
+        await self.gateway.leave(self)
+        self.room_id = self.member_id = None
+        return m.Ok(re=request.id)
+
+    async def _ping(self, request: m.Ping) -> m.Message:
+        return m.Pong(re=request.id)
+
+
+def _describe(exc: ValidationError) -> str:
+    """A short, readable summary of what is wrong with a message."""
+    problems = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(part) for part in error["loc"][1:]) or "message"
+        problems.append(f"{where}: {error['msg']}")
+    return "; ".join(problems)

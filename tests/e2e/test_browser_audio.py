@@ -1,0 +1,134 @@
+"""End to end: a host speaks in a room and a listener in another browser hears it.
+
+Two isolated browser contexts in one headless Chromium (Debian's package; the fake
+media flags give the host a microphone playing a beep). The app is driven only through
+accessible names, the way a person or a screen reader would use it. The only test hook
+is an init script that remembers each RTCPeerConnection so getStats() can be read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+REMEMBER_PEER_CONNECTIONS = """
+window.__pcs = [];
+window.RTCPeerConnection = class extends window.RTCPeerConnection {
+  constructor(...args) {
+    super(...args);
+    window.__pcs.push(this);
+  }
+};
+"""
+
+AUDIO_PACKETS_RECEIVED = """
+async () => {
+  let total = 0;
+  for (const pc of window.__pcs) {
+    const report = await pc.getStats();
+    report.forEach((stat) => {
+      if (stat.type === 'inbound-rtp' && stat.kind === 'audio') total += stat.packetsReceived ?? 0;
+    });
+  }
+  return total;
+}
+"""
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        await browser.close()
+
+
+async def new_page(browser: Browser, base_url: str) -> Page:
+    context = await browser.new_context(base_url=base_url)
+    await context.add_init_script(REMEMBER_PEER_CONNECTIONS)
+    return await context.new_page()
+
+
+async def wait_for_packets(page: Page, at_least: int, within_s: float) -> int:
+    deadline = time.monotonic() + within_s
+    received = 0
+    while time.monotonic() < deadline:
+        received = await page.evaluate(AUDIO_PACKETS_RECEIVED)
+        if received > at_least:
+            break
+        await asyncio.sleep(0.25)
+    return received
+
+
+async def wait_for_listeners(api: httpx.AsyncClient, room_id: str, expected: int, within_s: float) -> int:
+    deadline = time.monotonic() + within_s
+    listeners = -1
+    while time.monotonic() < deadline:
+        room = (await api.get(f"/api/rooms/{room_id}")).raise_for_status().json()
+        listeners = room["listeners"]
+        if listeners == expected:
+            break
+        await asyncio.sleep(0.2)
+    return listeners
+
+
+async def test_listener_hears_host_and_leaves_quietly(server, browser: Browser) -> None:
+    host = await new_page(browser, server.base_url)
+    listener = await new_page(browser, server.base_url)
+
+    # 1. Ada starts a room and goes live.
+    await host.goto("/")
+    await host.get_by_label("Your name", exact=True).fill("Host Ada")
+    await host.get_by_label("Title", exact=True).fill("Burning questions")
+    await host.get_by_role("button", name="Create room", exact=True).click()
+    await expect(host).to_have_url(re.compile(r"/rooms/[^/]+$"))
+    room_id = host.url.rstrip("/").rsplit("/", 1)[-1]
+    await host.get_by_role("button", name="Join room", exact=True).click()
+    await expect(host.get_by_text("Live — you're on stage")).to_be_visible(timeout=10_000)
+
+    # 2. Bo finds the room in the hallway (within one refresh) and joins it.
+    await listener.goto("/")
+    await listener.get_by_label("Your name", exact=True).fill("Listener Bo")
+    join_from_hallway = listener.get_by_role("button", name="Join Burning questions", exact=True)
+    await expect(join_from_hallway).to_be_visible(timeout=10_000)
+    await join_from_hallway.click()
+    await expect(listener).to_have_url(re.compile(rf"/rooms/{re.escape(room_id)}$"))
+    await listener.get_by_role("button", name="Join room", exact=True).click()
+
+    # 3. Ada's audio reaches Bo: Opus at 50 packets/s passes 100 in about 2 s.
+    received = await wait_for_packets(listener, at_least=100, within_s=10)
+    assert received > 100, f"listener received only {received} audio packets in 10 s"
+
+    # 4. Bo is counted while in the room, and not once he has left.
+    async with httpx.AsyncClient(base_url=server.base_url) as api:
+        room = (await api.get(f"/api/rooms/{room_id}")).raise_for_status().json()
+        assert room["listeners"] == 1
+
+        await listener.get_by_role("button", name="Leave quietly", exact=True).click()
+        await expect(listener.get_by_text("You left the room.")).to_be_visible()
+        assert await wait_for_listeners(api, room_id, expected=0, within_s=5) == 0
+
+    await host.context.close()
+    await listener.context.close()

@@ -1,0 +1,124 @@
+// Hallway page: pick a name, start a room, or join one of the live rooms.
+
+import { api, ensureIdentity, getIdentity } from './api.js';
+
+const REFRESH_MS = 5_000;
+
+const nameInput = document.getElementById('name');
+const createForm = document.getElementById('create-form');
+const createButton = document.getElementById('create-button');
+const createError = document.getElementById('create-error');
+const roomsList = document.getElementById('rooms');
+const roomsStatus = document.getElementById('rooms-status');
+
+const roomUrl = (id) => `/rooms/${encodeURIComponent(id)}`;
+
+nameInput.value = getIdentity()?.name ?? '';
+
+createForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  createError.textContent = '';
+  const title = createForm.elements.title.value.trim();
+  const description = createForm.elements.description.value.trim();
+  if (!nameInput.value.trim()) {
+    createError.textContent = 'Please enter your name first.';
+    nameInput.focus();
+    return;
+  }
+  if (!title) {
+    createError.textContent = 'Please give your room a title.';
+    createForm.elements.title.focus();
+    return;
+  }
+  createButton.disabled = true;
+  try {
+    await ensureIdentity(nameInput.value);
+    const room = await api('POST', '/api/rooms', { title, description });
+    location.assign(roomUrl(room.id));
+  } catch (error) {
+    createError.textContent = `Couldn't create the room: ${error.message}`;
+    createButton.disabled = false;
+  }
+});
+
+// Joining from the hallway saves the typed name first, so the room page is ready to go.
+async function joinFromHallway(room) {
+  if (nameInput.value.trim()) {
+    try {
+      await ensureIdentity(nameInput.value);
+    } catch {
+      // The room page asks again and shows the error there.
+    }
+  }
+  location.assign(roomUrl(room.id));
+}
+
+// Cards are kept per room id and updated in place, so a refresh never steals focus.
+const cards = new Map(); // room id -> {item, room}
+
+function createCard(room) {
+  const item = document.createElement('li');
+  item.className = 'card';
+  item.innerHTML = `
+    <h3 class="card-title"></h3>
+    <p class="card-description"></p>
+    <p class="card-host muted"></p>
+    <p class="card-listeners"></p>
+    <button type="button" class="primary">Join</button>`;
+  const entry = { item, room };
+  item.querySelector('button').addEventListener('click', () => joinFromHallway(entry.room));
+  return entry;
+}
+
+function updateCard(entry, room) {
+  const { item } = entry;
+  entry.room = room;
+  item.querySelector('.card-title').textContent = room.title;
+  const description = item.querySelector('.card-description');
+  description.textContent = room.description ?? '';
+  description.hidden = !room.description;
+  item.querySelector('.card-host').textContent = `Hosted by ${room.host.name}`;
+  item.querySelector('.card-listeners').textContent = `${room.listeners} listening`;
+  item.querySelector('button').setAttribute('aria-label', `Join ${room.title}`);
+}
+
+function renderRooms(rooms) {
+  const live = new Set(rooms.map((room) => room.id));
+  for (const [id, entry] of cards) {
+    if (!live.has(id)) {
+      entry.item.remove();
+      cards.delete(id);
+    }
+  }
+  // Walk the list in server order, moving a node only when it is out of place.
+  let position = roomsList.firstElementChild;
+  for (const room of rooms) {
+    let entry = cards.get(room.id);
+    if (!entry) {
+      entry = createCard(room);
+      cards.set(room.id, entry);
+    }
+    updateCard(entry, room);
+    if (entry.item === position) position = position.nextElementSibling;
+    else roomsList.insertBefore(entry.item, position);
+  }
+  roomsStatus.textContent = rooms.length ? '' : 'No live rooms right now. Start one!';
+}
+
+let refreshing = false;
+
+async function refreshRooms() {
+  if (refreshing) return;
+  refreshing = true;
+  try {
+    const { rooms } = await api('GET', '/api/rooms');
+    renderRooms(rooms);
+  } catch (error) {
+    roomsStatus.textContent = `Couldn't load live rooms: ${error.message}`;
+  } finally {
+    refreshing = false;
+  }
+}
+
+refreshRooms();
+setInterval(refreshRooms, REFRESH_MS);
