@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -67,6 +68,9 @@ def serve(settings: Settings) -> None:
     from server.app import create_app
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # uvicorn re-raises SIGTERM after its graceful shutdown; exit normally instead so the private
+    # Redis below is stopped cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with redis_url_for(settings.redis_url, settings.data_dir) as url:
         app = create_app(settings.model_copy(update={"redis_url": url}))
         print(f"Dropin is running on http://{settings.host}:{settings.port}  (Redis: {url})", flush=True)

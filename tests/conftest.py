@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,14 +16,9 @@ import redis
 from redis.asyncio import Redis
 
 from server.state.redis_server import RedisServer
+from support import free_port
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -35,10 +29,20 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 @pytest.fixture
 async def redis_client(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_server.url, decode_responses=True)
-    await client.flushdb()
+    """A client of the test Redis; the `server` fixture flushes it when a server starts."""
+    client = Redis.from_url(redis_server.url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+def redis_snapshot(redis_client: Redis) -> Callable[[], Awaitable[dict[bytes, bytes]]]:
+    """Every key and its serialized value: equal snapshots mean nothing changed."""
+
+    async def snapshot() -> dict[bytes, bytes]:
+        return {key: await redis_client.dump(key) for key in sorted(await redis_client.keys("*"))}
+
+    return snapshot
 
 
 @dataclass
@@ -46,7 +50,8 @@ class RunningServer:
     base_url: str
     ws_url: str
     process: subprocess.Popen[bytes]
-    log_path: Path
+    data_dir: Path
+    redis_url: str
 
     def identity(self, name: str) -> str:
         """A fresh identity token for `name`."""
@@ -89,7 +94,7 @@ def server(redis_server: RedisServer, tmp_path: Path) -> Iterator[RunningServer]
                 process.kill()
                 raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
             time.sleep(0.1)
-    yield RunningServer(base_url, f"ws://127.0.0.1:{port}/ws", process, log_path)
+    yield RunningServer(base_url, f"ws://127.0.0.1:{port}/ws", process, tmp_path / "data", redis_server.url)
     process.terminate()
     try:
         process.wait(timeout=10)

@@ -1,0 +1,26 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install dev clean
+
+$(BIN)/dropin: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/dropin
+
+## run: start a Dropin node on http://127.0.0.1:8000 (its own Redis unless REDIS_URL is set)
+run: install
+	$(BIN)/dropin serve
+
+## test: unit, integration (real Redis, real server) and end-to-end (headless Chromium) tests
+test: install
+	@test -x /usr/bin/chromium || { echo "make test needs Chromium: apt-get install chromium"; exit 1; }
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .dropin

@@ -1,0 +1,101 @@
+"""The Forwarder drops non-speakers, never echoes, and writes a well-formed RTP packet per listener."""
+
+from __future__ import annotations
+
+from aiortc.rtp import RtpPacket
+
+from server.media.forwarder import Forwarder, Outlet
+
+
+class Socket:
+    """Stands in for a listener's SRTP socket: keeps what would have been sent."""
+
+    def __init__(self, connected: bool = True) -> None:
+        self.connected = connected
+        self.packets: list[RtpPacket] = []
+
+    def write(self, packet: bytes) -> bool:
+        if self.connected:
+            self.packets.append(RtpPacket.parse(packet))
+        return self.connected
+
+
+def opus(ssrc: int, seq: int, ts: int, payload: bytes = b"\xfc\x01\x02", marker: int = 0) -> RtpPacket:
+    return RtpPacket(payload_type=111, marker=marker, sequence_number=seq, timestamp=ts, ssrc=ssrc, payload=payload)
+
+
+def attach(forwarder: Forwarder, member: str, slots: int = 3, payload_type: int = 111) -> list[Socket]:
+    sockets = [Socket() for _ in range(slots)]
+    forwarder.attach(member, [Outlet(ssrc=1000 * (i + 1) + len(member), payload_type=payload_type, writer=s)
+                              for i, s in enumerate(sockets)])
+    return sockets
+
+
+def test_speaker_packet_reaches_every_other_member_unchanged_but_for_the_header() -> None:
+    forwarder = Forwarder(3)
+    host = attach(forwarder, "host")
+    ada = attach(forwarder, "ada", payload_type=109)
+    bo = attach(forwarder, "bo")
+    forwarder.allow("host", True)
+    forwarder.on_packet("host", opus(ssrc=42, seq=7, ts=960, payload=b"opus-frame", marker=1))
+
+    assert all(not s.packets for s in host), "a speaker never hears themselves"
+    (to_ada,), (to_bo,) = ada[0].packets, bo[0].packets
+    assert to_ada.payload == to_bo.payload == b"opus-frame"
+    assert (to_ada.payload_type, to_bo.payload_type) == (109, 111)
+    assert to_ada.ssrc == 1003 and to_bo.ssrc == 1002
+    assert to_ada.marker == 1 and to_ada.sequence_number == to_bo.sequence_number
+    assert not any(s.packets for s in ada[1:] + bo[1:]), "one speaker uses one slot"
+    assert forwarder.stats.delivered == 2
+
+
+def test_packets_from_a_listener_are_dropped() -> None:
+    forwarder = Forwarder(3)
+    ada = attach(forwarder, "ada")
+    attach(forwarder, "bo")
+    forwarder.on_packet("bo", opus(1, 1, 1))
+    assert not any(s.packets for s in ada)
+    assert forwarder.stats.dropped_not_speaker == 1
+
+
+def test_a_speaker_taken_off_stage_is_silent_from_the_next_packet() -> None:
+    forwarder = Forwarder(3)
+    ada = attach(forwarder, "ada")
+    attach(forwarder, "host")
+    forwarder.allow("host", True)
+    forwarder.on_packet("host", opus(1, 1, 960))
+    forwarder.allow("host", False)
+    forwarder.on_packet("host", opus(1, 2, 1920))
+    assert len(ada[0].packets) == 1
+    assert forwarder.assignment() == [None, None, None]
+
+
+def test_speakers_take_free_slots_and_give_them_back() -> None:
+    changes: list[list] = []
+    forwarder = Forwarder(2, on_slots_changed=changes.append)
+    listener = attach(forwarder, "listener", slots=2)
+    for name in ("a", "b", "c"):
+        forwarder.allow(name, True)
+        forwarder.on_packet(name, opus(ord(name), 1, 960))
+    assert forwarder.assignment() == ["a", "b"]
+    assert forwarder.stats.dropped_no_slot == 1, "a third speaker waits for a slot"
+    assert [len(s.packets) for s in listener] == [1, 1]
+    forwarder.detach("a")
+    forwarder.on_packet("c", opus(ord("c"), 2, 1920))
+    assert forwarder.assignment() == ["c", "b"]
+    assert changes == [["a", None], ["a", "b"], [None, "b"], ["c", "b"]]
+    # The slot stays one stream: c's first packet follows a's in sequence.
+    assert listener[0].packets[1].sequence_number == (listener[0].packets[0].sequence_number + 1) % 65536
+
+
+def test_a_member_with_fewer_slots_or_a_dead_socket_is_skipped() -> None:
+    forwarder = Forwarder(3)
+    one_slot = attach(forwarder, "one", slots=1)
+    gone = attach(forwarder, "gone")
+    for socket in gone:
+        socket.connected = False
+    for name in ("a", "b"):
+        forwarder.allow(name, True)
+        forwarder.on_packet(name, opus(ord(name), 1, 960))
+    assert len(one_slot[0].packets) == 1
+    assert forwarder.stats.delivered == 1
