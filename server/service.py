@@ -98,6 +98,7 @@ class RoomService:
             stage=stage,
             audience=m.Audience(count=room.listeners),
             slots=self.settings.slots,
+            slot_holders=self._slot_holders(room_id, self.router.forwarder(room_id).assignment()),
             ice_servers=[m.IceServerInfo(**server.model_dump()) for server in self.settings.ice_servers],
             seq=room.seq,
         )
@@ -158,14 +159,17 @@ class RoomService:
             if session is not skip:
                 session.send(message)
 
-    def _slots_changed(self, room_id: str, holders: list[MemberId | None]) -> None:
+    def _slot_holders(self, room_id: str, holders: list[MemberId | None]) -> list[m.SlotHolder]:
         sessions = self._sessions.get(room_id, {})
         slots = []
         for index, holder in enumerate(holders):
             session = sessions.get(holder) if holder is not None else None
             speaker = m.Person(id=str(holder), name=session.name or "") if session else None
             slots.append(m.SlotHolder(slot=index, speaker=speaker))
-        self._broadcast(room_id, m.SlotsEvent(slots=slots))
+        return slots
+
+    def _slots_changed(self, room_id: str, holders: list[MemberId | None]) -> None:
+        self._broadcast(room_id, m.SlotsEvent(slots=self._slot_holders(room_id, holders)))
 
     async def _broadcast_audience(self) -> None:
         """Every few seconds, tell rooms whose audience changed how many are listening."""

@@ -100,6 +100,11 @@ class Audience(Message):
     count: int
 
 
+class SlotHolder(Message):
+    slot: int
+    speaker: Person | None
+
+
 class Welcome(Message):
     """What a member learns on joining: the room, their role, the stage and how to connect."""
 
@@ -108,6 +113,7 @@ class Welcome(Message):
     stage: list[StageMember]
     audience: Audience
     slots: int
+    slot_holders: list[SlotHolder]
     ice_servers: list[IceServerInfo]
     seq: int
 
@@ -149,11 +155,6 @@ class StageEvent(Message):
 class AudienceEvent(Message):
     type: Literal["audience"] = "audience"
     count: int
-
-
-class SlotHolder(Message):
-    slot: int
-    speaker: Person | None
 
 
 class SlotsEvent(Message):

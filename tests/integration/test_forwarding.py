@@ -54,7 +54,7 @@ async def test_listeners_hear_the_host_and_not_each_other(server) -> None:
         await asyncio.gather(*(p.close() for p in everyone), return_exceptions=True)
 
 
-async def test_the_host_does_not_hear_themselves(server) -> None:
+async def test_the_host_does_not_hear_themselves_and_latecomers_see_who_is_on_mic(server) -> None:
     host_token = server.identity("Host")
     room_id = server.create_room(host_token)
     host = Participant(server.ws_url, host_token)
@@ -70,5 +70,10 @@ async def test_the_host_does_not_hear_themselves(server) -> None:
 
         await wait_until(listener_hears)
         assert await host.packets_received() == 0
+
+        latecomer = Participant(server.ws_url, server.identity("Latecomer"))
+        welcome = await latecomer.join(room_id)
+        await latecomer.close()
+        assert [h.speaker.name if h.speaker else None for h in welcome.slot_holders] == ["Host", None, None]
     finally:
         await asyncio.gather(host.close(), listener.close(), return_exceptions=True)

@@ -83,7 +83,7 @@ function renderStage(s) {
       item.classList.add('speaking');
       const speaking = document.createElement('span');
       speaking.className = 'speaking-label';
-      speaking.textContent = 'speaking';
+      speaking.textContent = 'on mic';
       item.append(' ', speaking);
     }
     return item;
@@ -232,8 +232,7 @@ function subscribe(s) {
   });
   signaling.on('slots', (event) => {
     if (s.closed || !s.you) return;
-    s.speaking = new Set(event.slots.filter((slot) => slot.speaker).map((slot) => slot.speaker.id));
-    renderStage(s);
+    applySlots(s, event.slots);
   });
   signaling.on('room_ended', () => {
     if (!s.closed) roomEnded();
@@ -246,13 +245,19 @@ function subscribe(s) {
   };
 }
 
+/** Marks as speaking whoever holds a slot (the server forwards their audio). */
+function applySlots(s, slots) {
+  s.speaking = new Set(slots.filter((slot) => slot.speaker).map((slot) => slot.speaker.id));
+  renderStage(s);
+}
+
 function enterRoom(s, joined) {
   s.you = joined.you;
   s.stage = joined.stage;
   s.seq = joined.seq;
   renderRoomInfo(joined.room);
   renderYou(s);
-  renderStage(s);
+  applySlots(s, joined.slot_holders);
   renderAudience(joined.audience.count);
   renderMic(s);
   setStatus('Connecting…');
