@@ -125,10 +125,13 @@ async def test_listener_hears_host_and_leaves_quietly(server, browser: Browser) 
     async with httpx.AsyncClient(base_url=server.base_url) as api:
         room = (await api.get(f"/api/rooms/{room_id}")).raise_for_status().json()
         assert room["listeners"] == 1
+        await expect(host.get_by_text("1 listening")).to_be_visible(timeout=10_000)
 
         await listener.get_by_role("button", name="Leave quietly", exact=True).click()
         await expect(listener.get_by_text("You left the room.")).to_be_visible()
         assert await wait_for_listeners(api, room_id, expected=0, within_s=5) == 0
+        # The host sees the count drop in the next audience batch, and nothing else.
+        await expect(host.get_by_text("0 listening")).to_be_visible(timeout=10_000)
 
     await host.context.close()
     await listener.context.close()
