@@ -6,7 +6,7 @@ Client requests carry an `id`; the server answers each with a reply whose `re` i
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
@@ -178,7 +178,5 @@ def encode(message: Message) -> str:
     return message.model_dump_json(exclude_none=False)
 
 
-def decode_server_message(data: str | bytes | dict[str, Any]) -> Message:
-    if isinstance(data, dict):
-        return server_message_adapter.validate_python(data)
+def decode_server_message(data: str | bytes) -> Message:
     return server_message_adapter.validate_json(data)

@@ -86,9 +86,6 @@ class Participant:
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer.sdp, type="answer"))  # type: ignore[attr-defined]
         await asyncio.wait_for(connected.wait(), 15)
 
-    def microphone(self) -> MediaStreamTrack | None:
-        return self.pc.getTransceivers()[0].sender.track if self.pc else None
-
     def replace_microphone(self, track: MediaStreamTrack | None) -> None:
         """What the browser does when it goes on stage or off: no renegotiation."""
         assert self.pc is not None

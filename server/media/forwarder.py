@@ -11,6 +11,7 @@ import struct
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiortc.rtp import RtpPacket
 
@@ -23,7 +24,7 @@ MemberId = Hashable
 SlotListener = Callable[[list[MemberId | None]], None]
 
 
-class RtpWriter:
+class RtpWriter(Protocol):
     """Where an outlet's packets go (see aiortc_adapter.DirectRtpWriter)."""
 
     def write(self, packet: bytes) -> bool: ...

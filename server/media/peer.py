@@ -95,9 +95,5 @@ class Peer:
         parsed.sdpMLineIndex = sdp_mline_index
         await self._pc.addIceCandidate(parsed)
 
-    @property
-    def connection_state(self) -> str:
-        return self._pc.connectionState
-
     async def close(self) -> None:
         await self._pc.close()
