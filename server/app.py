@@ -50,6 +50,8 @@ def create_app(settings: Settings) -> FastAPI:
         max_sdp_bytes=settings.max_sdp_bytes,
         rate_per_s=settings.rate_per_s,
         rate_burst=settings.rate_burst,
+        action_rate_per_s=settings.action_rate_per_s,
+        action_burst=settings.action_burst,
     )
 
     @contextlib.asynccontextmanager

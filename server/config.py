@@ -45,7 +45,12 @@ class Settings(BaseSettings):
     max_sdp_bytes: int = 32 * 1024
     rate_per_s: float = 20.0
     rate_burst: int = 60
+    action_rate_per_s: float = 2.0
+    action_burst: int = 10
     audience_batch_s: float = 2.0
+    reconnect_grace_s: float = 15.0
+    host_grace_s: float = 60.0
+    invite_ttl_s: int = Field(default=60, ge=5, le=3600)
 
     @field_validator("ice_servers", mode="before")
     @classmethod

@@ -1,24 +1,33 @@
-"""The RoomService: what members and the REST API do to rooms, applied to Redis (RoomStore), the
-media plane (MediaRouter) and the members' websockets on this node.
+"""The RoomService: what members and the REST API do to rooms, applied to Redis (RoomStore), and
+the room log applied to the media plane (MediaRouter) and to members' websockets on this node.
 
-Listeners drop in and out without fanfare: their arrivals only mark the audience count, which is
-broadcast at most every `audience_batch_s`. Changes to the stage are broadcast at once.
+Changes flow one way: an action is one atomic transition in Redis that appends events to the
+room log; a RoomFeed per room on this node reads the log in order and applies each event: the
+media plane starts or stops forwarding a member, and each member's websocket gets the events it
+may see. Listener arrivals only mark the audience count, broadcast at most every
+`audience_batch_s`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 
 from aiortc import RTCIceServer
+from redis.asyncio import Redis
 
 from server.config import Settings
 from server.identity import Identity, TokenIssuer
 from server.media.forwarder import MemberId
 from server.media.router import MediaRouter
-from server.rules.roles import is_on_stage, may_speak
-from server.state.rooms import Room, RoomStore
+from server.rules.permissions import MODERATING, Action
+from server.rules.roles import Role, may_speak
+from server.rules.visibility import visible_to
+from server.state import keys
+from server.state.rooms import Member, Room, RoomStore
 from signaling import messages as m
 from signaling.errors import DropinError, ErrorCode
 from signaling.session import Session
@@ -39,7 +48,47 @@ def room_info(room: Room) -> m.RoomInfo:
         status=room.status,
         created_at=iso(room.created_at),
         ended_at=iso(room.ended_at),
+        settings=room.settings,
     )
+
+
+BLOCK_MS = 2000  # under redis-py's read timeout; an idle feed wakes this often
+
+
+class RoomFeed:
+    """Tails one room's log from Redis and hands each event, in order, to `apply`."""
+
+    def __init__(self, redis: Redis, room_id: str, after_seq: int, apply: Callable[[m.Message], Awaitable[None]]) -> None:
+        self.room_id = room_id
+        self.position = after_seq
+        self._redis = redis
+        self._apply = apply
+        self._task = asyncio.create_task(self._run(), name=f"feed {room_id}")
+
+    async def _run(self) -> None:
+        stream = keys.log(self.room_id)
+        while True:
+            try:
+                batches = await self._redis.xread({stream: f"{self.position}-0"}, block=BLOCK_MS, count=100)
+            except Exception:
+                # redis-py turns a cancellation during a read into its own TimeoutError.
+                if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                    raise asyncio.CancelledError from None
+                log.exception("reading the log of room %s", self.room_id)
+                await asyncio.sleep(1)
+                continue
+            for _, entries in batches:
+                for _, fields in entries:
+                    event = m.room_event_adapter.validate_json(fields["event"])
+                    self.position = event.seq
+                    try:
+                        await self._apply(event)
+                    except Exception:
+                        log.exception("applying %s in room %s", event.type, self.room_id)
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
 
 
 class RoomService:
@@ -58,6 +107,8 @@ class RoomService:
             on_slots_changed=self._slots_changed,
         )
         self._sessions: dict[str, dict[str, Session]] = {}
+        self._feeds: dict[str, RoomFeed] = {}
+        self._timers: set[asyncio.Task[None]] = set()
         self._audience_dirty: set[str] = set()
         self._batcher: asyncio.Task[None] | None = None
 
@@ -65,8 +116,11 @@ class RoomService:
         self._batcher = asyncio.create_task(self._broadcast_audience())
 
     async def stop(self) -> None:
-        if self._batcher is not None:
-            self._batcher.cancel()
+        for task in [self._batcher, *self._timers]:
+            if task is not None:
+                task.cancel()
+        for feed in self._feeds.values():
+            await feed.stop()
         for sessions in self._sessions.values():
             for session in sessions.values():
                 session.close()
@@ -74,33 +128,43 @@ class RoomService:
 
     # RoomGateway
 
-    async def join(self, session: Session, room_id: str, token: str) -> m.Welcome:
+    async def join(self, session: Session, room_id: str, token: str, last_seq: int | None) -> m.Welcome:
         identity = self.tokens.verify(token)
-        joined = await self.store.join(room_id, identity)
+        if room_id not in self._feeds:
+            seq = (await self.store.get(room_id)).seq
+            if room_id not in self._feeds:
+                self._feeds[room_id] = RoomFeed(self.store.redis, room_id, seq, self._apply_factory(room_id))
+        try:
+            joined = await self.store.join(room_id, identity)
+        except DropinError:
+            await self._stop_feed_if_idle(room_id)
+            raise
         member = joined.member
+        session.room_id, session.member_id, session.name, session.role = room_id, member.id, member.name, member.role.value
         sessions = self._sessions.setdefault(room_id, {})
         previous = sessions.get(member.id)
         sessions[member.id] = session
         if previous is not None and previous is not session:
             previous.error(None, ErrorCode.SESSION_REPLACED, "you joined this room from somewhere else")
             previous.close()
-        self.router.allow(room_id, member.id, may_speak(member.role))
-        room = await self.store.get(room_id)
-        stage = await self._stage(room_id)
-        if is_on_stage(member.role):
-            if joined.is_new:
-                self._broadcast(room_id, m.StageEvent(seq=joined.seq, stage=stage), skip=session)
-        else:
+        self.router.allow(room_id, member.id, may_speak(member.role) and not member.muted)
+        if member.role is Role.LISTENER:
             self._audience_dirty.add(room_id)
+        room = await self.store.get(room_id)
+        snapshot = await self.store.snapshot(room_id, member.id)
+        missed = await self.store.events_since(room_id, last_seq, snapshot.seq) if last_seq is not None else None
         return m.Welcome(
             room=room_info(room),
-            you=m.StageMember(id=member.id, name=member.name, role=member.role.value),
-            stage=stage,
-            audience=m.Audience(count=room.listeners),
+            you=snapshot.you,
+            stage=snapshot.stage,
+            audience=snapshot.audience,
+            hands=snapshot.hands,
             slots=self.settings.slots,
             slot_holders=self._slot_holders(room_id, self.router.forwarder(room_id).assignment()),
             ice_servers=[m.IceServerInfo(**server.model_dump()) for server in self.settings.ice_servers],
-            seq=room.seq,
+            seq=snapshot.seq,
+            resumed=missed is not None,
+            missed=[e for e in missed or [] if visible_to(e, member.id, member.role)],
         )
 
     async def negotiate(self, session: Session, sdp: str) -> str:
@@ -113,35 +177,90 @@ class RoomService:
         room_id, member_id = self._current(session)
         await self.router.add_candidate(room_id, member_id, candidate, sdp_mid, sdp_mline_index)
 
+    async def act(self, session: Session, action: str, target: str | None, ban: str, ban_minutes: int) -> int:
+        room_id, member_id = self._current(session)
+        if action == Action.END_ROOM:
+            return await self.end_room(room_id, Identity(member_id, session.name or ""))
+        return await self.store.act(room_id, member_id, Action(action), target, ban, ban_minutes)
+
     async def leave(self, session: Session) -> None:
-        """Leave quietly; a no-op for a session that was replaced or whose room has ended."""
+        """Leave quietly, now."""
+        if self._unregister(session):
+            await self._leave(session.room_id, session.member_id)  # type: ignore[arg-type]
+
+    async def disconnected(self, session: Session) -> None:
+        """The websocket went away without `leave`: keep the member's place (role, hand) for a
+        while, so a reconnect within `reconnect_grace_s` carries on where it left off."""
+        if not self._unregister(session):
+            return
         room_id, member_id = session.room_id, session.member_id
-        sessions = self._sessions.get(room_id or "", {})
-        if member_id is None or sessions.get(member_id) is not session:
-            return
-        del sessions[member_id]
-        if not sessions:
-            del self._sessions[room_id]
-        await self.router.remove(room_id, member_id)
-        left = await self.store.leave(room_id, member_id)
-        if left is None:
-            return
-        role, seq = left
-        if is_on_stage(role):
-            self._broadcast(room_id, m.StageEvent(seq=seq, stage=await self._stage(room_id)))
-        else:
-            self._audience_dirty.add(room_id)
+        await self.router.remove(room_id, member_id)  # type: ignore[arg-type]
+
+        async def leave_unless_back() -> None:
+            if self._sessions.get(room_id, {}).get(member_id) is None:  # type: ignore[arg-type]
+                await self._leave(room_id, member_id)  # type: ignore[arg-type]
+
+        self._after(self.settings.reconnect_grace_s, leave_unless_back)
 
     # REST actions
 
-    async def end_room(self, room_id: str, actor: Identity) -> Room:
-        seq = await self.store.end(room_id, actor)
-        for session in self._sessions.pop(room_id, {}).values():
-            session.send(m.RoomEndedEvent(seq=seq))
-            session.close()
-        self._audience_dirty.discard(room_id)
-        await self.router.close_room(room_id)
-        return await self.store.get(room_id)
+    async def end_room(self, room_id: str, actor: Identity) -> int:
+        """End the room for everyone (its host only); the room feed tells the members."""
+        return await self.store.end(room_id, actor)  # type: ignore[return-value]
+
+    # Applying the room log
+
+    def _apply_factory(self, room_id: str) -> Callable[[m.Message], Awaitable[None]]:
+        async def apply(event: m.Message) -> None:
+            await self._apply(room_id, event)
+
+        return apply
+
+    async def _apply(self, room_id: str, event: m.Message) -> None:
+        sessions = self._sessions.get(room_id, {})
+        promoted: Session | None = None
+        if isinstance(event, (m.MemberJoined, m.MemberUpdated)):
+            member = event.member
+            self.router.allow(room_id, member.id, may_speak(Role(member.role)) and not member.muted)
+            session = sessions.get(member.id)
+            if session is not None:
+                if Role(member.role) in MODERATING and Role(session.role) not in MODERATING:
+                    promoted = session
+                session.role = member.role
+            self._audience_dirty.add(room_id)
+        elif isinstance(event, m.MemberLeft):
+            self.router.allow(room_id, event.id, False)
+            self._audience_dirty.add(room_id)
+        elif isinstance(event, m.Invited):
+            lapse = datetime.fromisoformat(event.invitation.expires_at).timestamp() - time.time()
+            self._after(max(0.0, lapse) + 0.05, lambda: self.store.expire_invite(room_id, event.id))
+        for session in list(sessions.values()):
+            if visible_to(event, session.member_id or "", Role(session.role)):
+                session.deliver(event)
+        if promoted is not None:  # a new moderator needs the hand queue they could not see
+            promoted.send(m.HandsEvent(hands=(await self.store.snapshot(room_id, promoted.member_id)).hands))
+        if isinstance(event, m.MemberRemoved):
+            self._audience_dirty.add(room_id)
+            removed = sessions.pop(event.id, None)
+            if removed is not None:
+                removed.close()
+            await self.router.remove(room_id, event.id)
+        elif isinstance(event, m.MemberLeft) and event.role == Role.HOST:
+            self._after(self.settings.host_grace_s, lambda: self._end_if_hostless(room_id))
+        elif isinstance(event, m.RoomEnded):
+            for session in self._sessions.pop(room_id, {}).values():
+                session.close()
+            self._audience_dirty.discard(room_id)
+            await self.router.close_room(room_id)
+            feed = self._feeds.pop(room_id, None)
+            if feed is not None:
+                asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(feed.stop()))
+
+    async def _end_if_hostless(self, room_id: str) -> None:
+        try:
+            await self.store.end(room_id, None)
+        except DropinError:
+            pass  # already ended
 
     # Internals
 
@@ -151,13 +270,41 @@ class RoomService:
             raise DropinError(ErrorCode.NOT_JOINED, "you are no longer in this room")
         return room_id, member_id  # type: ignore[return-value]
 
-    async def _stage(self, room_id: str) -> list[m.StageMember]:
-        return [m.StageMember(**member.public()) for member in await self.store.stage(room_id)]
+    def _unregister(self, session: Session) -> bool:
+        """Forget the session if it is its member's current one; False if it was replaced or gone."""
+        sessions = self._sessions.get(session.room_id or "", {})
+        if session.member_id is None or sessions.get(session.member_id) is not session:
+            return False
+        del sessions[session.member_id]
+        return True
 
-    def _broadcast(self, room_id: str, message: m.Message, skip: Session | None = None) -> None:
-        for session in self._sessions.get(room_id, {}).values():
-            if session is not skip:
-                session.send(message)
+    async def _leave(self, room_id: str, member_id: str) -> None:
+        await self.router.remove(room_id, member_id)
+        await self.store.leave(room_id, member_id)
+        await self._stop_feed_if_idle(room_id)
+
+    async def _stop_feed_if_idle(self, room_id: str) -> None:
+        if not self._sessions.get(room_id):
+            self._sessions.pop(room_id, None)
+            feed = self._feeds.pop(room_id, None)
+            if feed is not None:
+                await feed.stop()
+
+    def _after(self, delay_s: float, action: Callable[[], Awaitable[object]]) -> None:
+        """Run `action` once, `delay_s` from now, unless the service stops first."""
+
+        async def run() -> None:
+            await asyncio.sleep(delay_s)
+            try:
+                await action()
+            except DropinError:
+                pass
+            except Exception:
+                log.exception("timer in room service")
+
+        task = asyncio.create_task(run())
+        self._timers.add(task)
+        task.add_done_callback(self._timers.discard)
 
     def _slot_holders(self, room_id: str, holders: list[MemberId | None]) -> list[m.SlotHolder]:
         sessions = self._sessions.get(room_id, {})
@@ -169,7 +316,9 @@ class RoomService:
         return slots
 
     def _slots_changed(self, room_id: str, holders: list[MemberId | None]) -> None:
-        self._broadcast(room_id, m.SlotsEvent(slots=self._slot_holders(room_id, holders)))
+        event = m.SlotsEvent(slots=self._slot_holders(room_id, holders))
+        for session in self._sessions.get(room_id, {}).values():
+            session.send(event)
 
     async def _broadcast_audience(self) -> None:
         """Every few seconds, tell rooms whose audience changed how many are listening."""
@@ -181,4 +330,6 @@ class RoomService:
                     room = await self.store.get(room_id)
                 except DropinError:
                     continue
-                self._broadcast(room_id, m.AudienceEvent(count=room.listeners))
+                event = m.AudienceEvent(count=room.listeners)
+                for session in self._sessions.get(room_id, {}).values():
+                    session.send(event)

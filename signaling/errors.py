@@ -25,6 +25,17 @@ class ErrorCode(StrEnum):
     BAD_CANDIDATE = "bad_candidate"
     NO_OFFER = "no_offer"
     SESSION_REPLACED = "session_replaced"
+    NOT_IN_ROOM = "not_in_room"
+    CANNOT_TARGET_SELF = "cannot_target_self"
+    HAND_ALREADY_RAISED = "hand_already_raised"
+    NO_HAND = "no_hand"
+    ALREADY_INVITED = "already_invited"
+    NO_INVITATION = "no_invitation"
+    INVITATION_LAPSED = "invitation_lapsed"
+    DIRECT_STAGE_DISABLED = "direct_stage_disabled"
+    UNMUTE_NOT_ALLOWED = "unmute_not_allowed"
+    BANNED = "banned"
+    CONFLICT = "conflict"
     INTERNAL = "internal"
 
 

@@ -6,9 +6,10 @@ Client requests carry an `id`; the server answers each with a reply whose `re` i
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter
 
 PROTOCOL_VERSION = 1
 
@@ -23,14 +24,18 @@ class Message(BaseModel):
 # Client -> server requests
 
 
+MemberId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 class Join(Message):
-    """Join a room as the holder of `token`; the room's creator joins as host."""
+    """Join a room as the holder of `token`. `last_seq`, when rejoining, asks for what was missed."""
 
     type: Literal["join"] = "join"
     id: RequestId
     v: int = PROTOCOL_VERSION
     room: RoomId
     token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+    last_seq: Annotated[int, Field(ge=0)] | None = None
 
 
 class Offer(Message):
@@ -63,12 +68,60 @@ class Ping(Message):
     id: RequestId
 
 
-Request = Annotated[Union[Join, Offer, Candidate, Leave, Ping], Field(discriminator="type")]
-REQUEST_TYPES = frozenset({"join", "offer", "candidate", "leave", "ping"})
+SELF_ACTIONS = (
+    "raise_hand", "lower_hand", "accept_invite", "decline_invite", "leave_stage",
+    "mute_self", "unmute_self", "mute_all", "end_room",
+)
+TARGET_ACTIONS = (
+    "dismiss_hand", "invite", "move_to_stage", "move_to_audience",
+    "make_moderator", "remove_moderator", "mute",
+)
+
+
+class SelfAction(Message):
+    """A room action by the sender about themselves or the whole room."""
+
+    type: Literal[SELF_ACTIONS]  # type: ignore[valid-type]
+    id: RequestId
+
+
+class TargetAction(Message):
+    """A room action by the sender on another member."""
+
+    type: Literal[TARGET_ACTIONS]  # type: ignore[valid-type]
+    id: RequestId
+    target: MemberId
+
+
+class Remove(Message):
+    """Remove a member from the room, optionally banning them for a time or for the room's life."""
+
+    type: Literal["remove"] = "remove"
+    id: RequestId
+    target: MemberId
+    ban: Literal["none", "timed", "room"] = "none"
+    ban_minutes: Annotated[int, Field(ge=1, le=43_200)] = 60
+
+
+Request = Annotated[
+    Union[Join, Offer, Candidate, Leave, Ping, SelfAction, TargetAction, Remove], Field(discriminator="type")
+]
+ACTION_TYPES = frozenset({*SELF_ACTIONS, *TARGET_ACTIONS, "remove"})
+REQUEST_TYPES = frozenset({"join", "offer", "candidate", "leave", "ping", *ACTION_TYPES})
 request_adapter: TypeAdapter[Request] = TypeAdapter(Request)
 
 
 # Server -> client replies and events
+
+
+def _iso(value: object) -> object:
+    """Times are logged as unix seconds and sent as ISO 8601 (UTC)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, timezone.utc).isoformat()
+    return value
+
+
+Timestamp = Annotated[str, BeforeValidator(_iso)]
 
 
 class Person(Message):
@@ -76,14 +129,38 @@ class Person(Message):
     name: str
 
 
-class StageMember(Person):
+class MemberView(Person):
+    """A member as others see them: role, and whether their microphone is muted (and by whom)."""
+
     role: str
+    muted: bool = False
+    muted_by: Literal["self", "moderator"] | None = None
+
+
+class Hand(Person):
+    raised_at: Timestamp
+
+
+class Invitation(Message):
+    by: Person
+    expires_at: Timestamp
+
+
+class You(MemberView):
+    hand_raised: bool = False
+    invitation: Invitation | None = None
 
 
 class IceServerInfo(Message):
     urls: list[str]
     username: str | None = None
     credential: str | None = None
+
+
+class RoomSettings(Message):
+    allow_direct_stage: bool = False
+    speakers_may_unmute: bool = True
+    invite_ttl_s: int = 60
 
 
 class RoomInfo(Message):
@@ -94,10 +171,12 @@ class RoomInfo(Message):
     status: str
     created_at: str
     ended_at: str | None = None
+    settings: RoomSettings
 
 
 class Audience(Message):
     count: int
+    names: list[Person] = []
 
 
 class SlotHolder(Message):
@@ -105,17 +184,113 @@ class SlotHolder(Message):
     speaker: Person | None
 
 
+# Events of the room log: each carries the room's sequence number.
+
+
+class MemberJoined(Message):
+    """Someone joined on stage (listeners drop in without an event)."""
+
+    type: Literal["member_joined"] = "member_joined"
+    seq: int
+    member: MemberView
+
+
+class MemberLeft(Message):
+    """Someone on stage left the room (listeners leave without an event)."""
+
+    type: Literal["member_left"] = "member_left"
+    seq: int
+    id: str
+    role: str
+
+
+class MemberUpdated(Message):
+    """A member's role or microphone changed (e.g. brought on stage, muted, made moderator)."""
+
+    type: Literal["member_updated"] = "member_updated"
+    seq: int
+    member: MemberView
+
+
+class HandRaised(Message):
+    """Sent to moderators and to the member whose hand it is."""
+
+    type: Literal["hand_raised"] = "hand_raised"
+    seq: int
+    hand: Hand
+
+
+class HandLowered(Message):
+    type: Literal["hand_lowered"] = "hand_lowered"
+    seq: int
+    id: str
+    reason: Literal["lowered", "dismissed", "invited", "on_stage", "left"]
+
+
+class Invited(Message):
+    """Sent to the invited member and to moderators."""
+
+    type: Literal["invited"] = "invited"
+    seq: int
+    id: str
+    invitation: Invitation
+
+
+class InviteEnded(Message):
+    type: Literal["invite_ended"] = "invite_ended"
+    seq: int
+    id: str
+    outcome: Literal["accepted", "declined", "lapsed", "withdrawn", "left"]
+
+
+class MemberRemoved(Message):
+    """Sent to the removed member, to moderators, and to everyone if they were on stage."""
+
+    type: Literal["member_removed"] = "member_removed"
+    seq: int
+    id: str
+    role: str
+    banned_until: Timestamp | None = None
+    banned_for_room: bool = False
+
+
+class HostChanged(Message):
+    type: Literal["host_changed"] = "host_changed"
+    seq: int
+    host: Person
+
+
+class RoomEnded(Message):
+    type: Literal["room_ended"] = "room_ended"
+    seq: int
+
+
+RoomEvent = Annotated[
+    Union[MemberJoined, MemberLeft, MemberUpdated, HandRaised, HandLowered, Invited, InviteEnded,
+          MemberRemoved, HostChanged, RoomEnded],
+    Field(discriminator="type"),
+]
+room_event_adapter: TypeAdapter[RoomEvent] = TypeAdapter(RoomEvent)
+
+
 class Welcome(Message):
-    """What a member learns on joining: the room, their role, the stage and how to connect."""
+    """What a member learns on joining: a snapshot of the room as of `seq`, and how to connect.
+
+    With `resumed`, `missed` holds the events since the `last_seq` the client gave; without it the
+    client was too far behind (or gave none) and the snapshot stands alone.
+    """
 
     room: RoomInfo
-    you: StageMember
-    stage: list[StageMember]
+    you: You
+    stage: list[MemberView]
     audience: Audience
+    hands: list[Hand]
     slots: int
     slot_holders: list[SlotHolder]
     ice_servers: list[IceServerInfo]
     seq: int
+    resumed: bool = False
+    missed: list[RoomEvent] = []
 
 
 class Joined(Welcome):
@@ -132,6 +307,7 @@ class Answer(Message):
 class Ok(Message):
     type: Literal["ok"] = "ok"
     re: str
+    seq: int | None = None
 
 
 class Pong(Message):
@@ -146,36 +322,37 @@ class Error(Message):
     message: str
 
 
-class StageEvent(Message):
-    type: Literal["stage"] = "stage"
-    seq: int
-    stage: list[StageMember]
-
-
 class AudienceEvent(Message):
+    """How many are listening; batched, not part of the room log."""
+
     type: Literal["audience"] = "audience"
     count: int
 
 
+class HandsEvent(Message):
+    """The whole hand queue, sent to a member when they become host or moderator; not logged."""
+
+    type: Literal["hands"] = "hands"
+    hands: list[Hand]
+
+
 class SlotsEvent(Message):
+    """Who holds which receive slot; not part of the room log."""
+
     type: Literal["slots"] = "slots"
     slots: list[SlotHolder]
 
 
-class RoomEndedEvent(Message):
-    type: Literal["room_ended"] = "room_ended"
-    seq: int
-
-
 ServerMessage = Annotated[
-    Union[Joined, Answer, Ok, Pong, Error, StageEvent, AudienceEvent, SlotsEvent, RoomEndedEvent],
+    Union[Joined, Answer, Ok, Pong, Error, AudienceEvent, HandsEvent, SlotsEvent, MemberJoined, MemberLeft, MemberUpdated,
+          HandRaised, HandLowered, Invited, InviteEnded, MemberRemoved, HostChanged, RoomEnded],
     Field(discriminator="type"),
 ]
 server_message_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
 
 
 def encode(message: Message) -> str:
-    return message.model_dump_json(exclude_none=False)
+    return message.model_dump_json()
 
 
 def decode_server_message(data: str | bytes) -> Message:

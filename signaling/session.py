@@ -37,12 +37,14 @@ class Transport(Protocol):
 class RoomGateway(Protocol):
     """What a session asks of the server. Each call may raise DropinError."""
 
-    async def join(self, session: "Session", room_id: str, token: str) -> m.Welcome: ...
+    async def join(self, session: "Session", room_id: str, token: str, last_seq: int | None) -> m.Welcome: ...
     async def negotiate(self, session: "Session", sdp: str) -> str: ...
     async def add_candidate(
         self, session: "Session", candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
     ) -> None: ...
+    async def act(self, session: "Session", action: str, target: str | None, ban: str, ban_minutes: int) -> int: ...
     async def leave(self, session: "Session") -> None: ...
+    async def disconnected(self, session: "Session") -> None: ...
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Limits:
     max_sdp_bytes: int = 32 * 1024
     rate_per_s: float = 20.0
     rate_burst: int = 60
+    action_rate_per_s: float = 2.0
+    action_burst: int = 10
 
 
 _CLOSE = object()
@@ -66,16 +70,23 @@ class Session:
         self.room_id: str | None = None
         self.member_id: str | None = None
         self.name: str | None = None
+        self.role: str | None = None
+        self.seq = 0
+        self._held: list[m.Message] | None = None
         self._bucket = TokenBucket(limits.rate_per_s, limits.rate_burst)
+        self._actions = TokenBucket(limits.action_rate_per_s, limits.action_burst)
         self._limited_reported = False
         self._outbox: asyncio.Queue[object] = asyncio.Queue()
         self._closing = False
+        self._handling = False
+        self._close_after_reply: int | None = None
         self._handlers: dict[str, Callable[[m.Message], Awaitable[m.Message]]] = {
             "join": self._join,
             "offer": self._offer,
             "candidate": self._candidate,
             "leave": self._leave,
             "ping": self._ping,
+            **{action: self._act for action in m.ACTION_TYPES},
         }
 
     @property
@@ -95,10 +106,24 @@ class Session:
         self._outbox.put_nowait(m.encode(message))
 
     def close(self, code: int = CLOSE_NORMAL) -> None:
-        """Close the websocket once everything queued before has been sent."""
-        if not self._closing:
+        """Close the websocket once everything queued before, and the reply to a request being
+        handled, has been sent."""
+        if self._handling:
+            self._close_after_reply = code
+        elif not self._closing:
             self._closing = True
             self._outbox.put_nowait((_CLOSE, code))
+
+    def deliver(self, event: m.Message) -> None:
+        """Send a room event unless this client already has it (it is in the snapshot it joined with).
+
+        While a join is in flight, events are held and sent after the `joined` reply.
+        """
+        if self._held is not None:
+            self._held.append(event)
+        elif event.seq > self.seq:  # type: ignore[attr-defined]
+            self.seq = event.seq  # type: ignore[attr-defined]
+            self.send(event)
 
     def error(self, re: str | None, code: ErrorCode, message: str) -> None:
         self.send(m.Error(re=re, code=code.value, message=message))
@@ -114,14 +139,20 @@ class Session:
                 task.cancel()
             await asyncio.gather(reader, writer, return_exceptions=True)
             if self.joined:
-                await self.gateway.leave(self)
+                await self.gateway.disconnected(self)
 
     async def _read(self) -> None:
         while True:
             raw = await self.transport.receive()
             if raw is None:
                 return
-            await self.handle(raw)
+            self._handling = True
+            try:
+                await self.handle(raw)
+            finally:
+                self._handling = False
+            if self._close_after_reply is not None:
+                self.close(self._close_after_reply)
 
     async def _write(self) -> None:
         while True:
@@ -176,6 +207,10 @@ class Session:
             self.error(request.id, ErrorCode.INTERNAL, "something went wrong on the server")
             return
         self.send(reply)
+        if kind == "join":
+            held, self._held = self._held or [], None
+            for event in held:
+                self.deliver(event)
         if kind == "leave":
             self.close()
 
@@ -191,8 +226,13 @@ class Session:
                 ErrorCode.UNSUPPORTED_VERSION,
                 f"protocol version {request.v} is not supported; this server speaks {m.PROTOCOL_VERSION}",
             )
-        welcome = await self.gateway.join(self, request.room, request.token)
-        self.room_id, self.member_id, self.name = welcome.room.id, welcome.you.id, welcome.you.name
+        self._held = []
+        try:
+            welcome = await self.gateway.join(self, request.room, request.token, request.last_seq)
+        except BaseException:
+            self._held = None
+            raise
+        self.seq = welcome.seq
         return m.Joined(re=request.id, **dict(welcome))
 
     async def _offer(self, request: m.Offer) -> m.Message:
@@ -209,6 +249,19 @@ class Session:
         await self.gateway.leave(self)
         self.room_id = self.member_id = None
         return m.Ok(re=request.id)
+
+    async def _act(self, request: m.SelfAction | m.TargetAction | m.Remove) -> m.Message:
+        self._require_joined()
+        if not self._actions.take():
+            raise DropinError(ErrorCode.RATE_LIMITED, "too many room actions; wait a moment")
+        seq = await self.gateway.act(
+            self,
+            request.type,
+            getattr(request, "target", None),
+            getattr(request, "ban", "none"),
+            getattr(request, "ban_minutes", 60),
+        )
+        return m.Ok(re=request.id, seq=seq)
 
     async def _ping(self, request: m.Ping) -> m.Message:
         return m.Pong(re=request.id)

@@ -76,7 +76,14 @@ def server(redis_server: RedisServer, tmp_path: Path) -> Iterator[RunningServer]
     redis.Redis.from_url(redis_server.url).flushdb()
     port = free_port()
     log_path = tmp_path / "server.log"
-    env = {**os.environ, "REDIS_URL": redis_server.url, "DROPIN_AUDIENCE_BATCH_S": "0.5"}
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_server.url,
+        "DROPIN_AUDIENCE_BATCH_S": "0.5",
+        "DROPIN_RECONNECT_GRACE_S": "1",
+        "DROPIN_HOST_GRACE_S": "2",
+        "DROPIN_INVITE_TTL_S": "5",
+    }
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port),

@@ -4,23 +4,34 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, StringConstraints
 
 from server.api.deps import Caller, Service
 from server.rules.roles import Role
 from server.service import room_info
 from server.state.rooms import Room
-from signaling.messages import RoomInfo
+from signaling.messages import Person, RoomInfo, RoomSettings
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
 RoomIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
+class SettingsIn(BaseModel):
+    allow_direct_stage: bool = False
+    speakers_may_unmute: bool = True
+
+
 class RoomCreate(BaseModel):
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
     description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+    settings: SettingsIn = SettingsIn()
+
+
+class AudiencePage(BaseModel):
+    count: int
+    members: list[Person]
 
 
 class RoomOut(RoomInfo):
@@ -41,7 +52,8 @@ def room_out(room: Room) -> RoomOut:
 @router.post("", status_code=201, response_model=RoomOut)
 async def create_room(body: RoomCreate, caller: Caller, service: Service) -> RoomOut:
     """Open a live room; you are its host."""
-    return room_out(await service.store.create(caller, body.title, body.description))
+    settings = RoomSettings(**body.settings.model_dump(), invite_ttl_s=service.settings.invite_ttl_s)
+    return room_out(await service.store.create(caller, body.title, body.description, settings))
 
 
 @router.get("", response_model=RoomList)
@@ -56,7 +68,19 @@ async def get_room(room_id: RoomIdPath, service: Service) -> RoomOut:
     return room_out(await service.store.get(room_id))
 
 
+@router.get("/{room_id}/audience", response_model=AudiencePage)
+async def audience(
+    room_id: RoomIdPath, service: Service, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> AudiencePage:
+    """The room's listeners, in the order they arrived, a page at a time."""
+    await service.store.get(room_id)
+    count, members = await service.store.audience_page(room_id, offset, limit)
+    return AudiencePage(count=count, members=members)
+
+
 @router.post("/{room_id}/end", response_model=RoomOut)
 async def end_room(room_id: RoomIdPath, caller: Caller, service: Service) -> RoomOut:
     """End the room for everyone. Only its host may."""
-    return room_out(await service.end_room(room_id, caller))
+    await service.end_room(room_id, caller)
+    return room_out(await service.store.get(room_id))

@@ -9,18 +9,14 @@ LIVE_ROOMS = f"{PREFIX}:rooms:live"
 
 
 def room(room_id: str) -> str:
-    """Hash: id, title, description, host_id, host_name, status, created_at, ended_at, seq."""
+    """Hash: id, title, description, host_id, host_name, status, created_at, ended_at, seq, and the
+    settings allow_direct_stage, speakers_may_unmute, invite_ttl_s."""
     return f"{PREFIX}:room:{room_id}"
 
 
 def members(room_id: str) -> str:
-    """Hash: member id -> JSON {id, name, role, joined_at} for everyone in the room now."""
+    """Hash: member id -> JSON {id, name, role, joined_at, since, muted, muted_by}."""
     return f"{PREFIX}:room:{room_id}:members"
-
-
-def stage(room_id: str) -> str:
-    """Hash: member id -> JSON {id, name, role, joined_at} for members on stage (a subset of members)."""
-    return f"{PREFIX}:room:{room_id}:stage"
 
 
 def counts(room_id: str) -> str:
@@ -29,10 +25,38 @@ def counts(room_id: str) -> str:
 
 
 def log(room_id: str) -> str:
-    """Stream: the room's event log; each entry has seq, type and a JSON data field."""
+    """Stream: the room event log. Entry id is `<seq>-0`; field `event` is the event's JSON."""
     return f"{PREFIX}:room:{room_id}:log"
 
 
+def stage(room_id: str) -> str:
+    """Sorted set: ids of members on stage, scored by when they got their current role."""
+    return f"{PREFIX}:room:{room_id}:stage"
+
+
+def audience(room_id: str) -> str:
+    """Sorted set: ids of listeners, scored by when they joined."""
+    return f"{PREFIX}:room:{room_id}:audience"
+
+
+def hands(room_id: str) -> str:
+    """Sorted set: ids of listeners with a raised hand, scored by when they raised it."""
+    return f"{PREFIX}:room:{room_id}:hands"
+
+
+def invites(room_id: str) -> str:
+    """Hash: member id -> JSON {by: {id, name}, expires_at} for pending stage invitations."""
+    return f"{PREFIX}:room:{room_id}:invites"
+
+
+def bans(room_id: str) -> str:
+    """Hash: identity id -> unix time the ban ends, or 0 for the room's lifetime."""
+    return f"{PREFIX}:room:{room_id}:bans"
+
+
 def room_keys(room_id: str) -> list[str]:
-    """The keys one room's transitions touch, in the order the Lua scripts expect."""
-    return [room(room_id), members(room_id), counts(room_id), log(room_id), LIVE_ROOMS, stage(room_id)]
+    """The keys one room's transitions touch, in the order server/state/lua/lib.lua names them."""
+    return [
+        room(room_id), members(room_id), counts(room_id), log(room_id), LIVE_ROOMS,
+        stage(room_id), audience(room_id), hands(room_id), invites(room_id), bans(room_id),
+    ]

@@ -1,7 +1,10 @@
-"""RoomState in Redis: rooms, their members and roles, and the room event log.
+"""RoomState in Redis: rooms, members and roles, the hand queue, invitations, bans, the event log.
 
-Every transition is one Lua script, so a check and the change it guards happen atomically, and
-each one appends to the room's log stream with the room's next sequence number.
+Every transition is one Lua script (server/state/lua/), so the checks and the change they guard
+happen atomically, and each change appends an event to the room's log under the room's next
+sequence number. Who may do what is decided by the pure permission matrix
+(server/rules/permissions.py) on the roles read just before; the script refuses with `conflict`
+if either role changed in between, and the action is decided again on fresh state.
 """
 
 from __future__ import annotations
@@ -10,22 +13,39 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from importlib import resources
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from server.identity import Identity
+from server.rules.permissions import Action, permitted
 from server.rules.roles import Role, is_on_stage
 from server.state import keys
+from signaling import messages as m
 from signaling.errors import DropinError, ErrorCode
 
-LOG_MAXLEN = 10_000
+CAS_ATTEMPTS = 3
+AUDIENCE_PAGE = 50
+REPLAY_LIMIT = 500
 
 _REFUSALS = {
     "room_not_found": (ErrorCode.ROOM_NOT_FOUND, "there is no such room"),
     "room_ended": (ErrorCode.ROOM_ENDED, "this room has ended"),
     "forbidden": (ErrorCode.FORBIDDEN, "only the room's host can do that"),
+    "not_joined": (ErrorCode.NOT_JOINED, "you are not in this room"),
+    "not_in_room": (ErrorCode.NOT_IN_ROOM, "that member is not in the room"),
+    "hand_already_raised": (ErrorCode.HAND_ALREADY_RAISED, "your hand is already raised"),
+    "no_hand": (ErrorCode.NO_HAND, "that hand is not raised"),
+    "already_invited": (ErrorCode.ALREADY_INVITED, "there is already an invitation to the stage pending"),
+    "no_invitation": (ErrorCode.NO_INVITATION, "there is no invitation to accept or decline"),
+    "invitation_lapsed": (ErrorCode.INVITATION_LAPSED, "the invitation has lapsed"),
+    "direct_stage_disabled": (
+        ErrorCode.DIRECT_STAGE_DISABLED, "this room doesn't allow moving listeners straight to the stage; invite them"
+    ),
+    "unmute_not_allowed": (ErrorCode.UNMUTE_NOT_ALLOWED, "a moderator muted you, and this room doesn't let you unmute"),
 }
 
 
@@ -35,9 +55,17 @@ class Member:
     name: str
     role: Role
     joined_at: float = 0.0
+    since: float = 0.0
+    muted: bool = False
+    muted_by: str | None = None
 
-    def public(self) -> dict[str, str]:
-        return {"id": self.id, "name": self.name, "role": self.role.value}
+    @classmethod
+    def from_json(cls, raw: str) -> "Member":
+        d = json.loads(raw)
+        return cls(d["id"], d["name"], Role(d["role"]), d["joined_at"], d["since"], d["muted"], d.get("muted_by"))
+
+    def view(self) -> m.MemberView:
+        return m.MemberView(id=self.id, name=self.name, role=self.role.value, muted=self.muted, muted_by=self.muted_by)
 
 
 @dataclass(frozen=True)
@@ -50,6 +78,7 @@ class Room:
     created_at: float
     ended_at: float | None
     seq: int
+    settings: m.RoomSettings
     counts: dict[Role, int] = field(default_factory=dict)
 
     @property
@@ -72,13 +101,32 @@ class Joined:
     is_new: bool
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """The room as one member sees it, as of `seq`."""
+
+    seq: int
+    you: m.You
+    stage: list[m.MemberView]
+    audience: m.Audience
+    hands: list[m.Hand]
+
+
 def _refusal(error: ResponseError) -> DropinError:
-    code, message = _REFUSALS.get(str(error), (ErrorCode.INTERNAL, str(error)))
+    text = str(error)
+    if text.startswith("banned:"):
+        until = float(text.split(":", 1)[1])
+        if until == 0:
+            return DropinError(ErrorCode.BANNED, "you were removed from this room and can't rejoin it")
+        when = datetime.fromtimestamp(until, timezone.utc).strftime("%H:%M UTC")
+        return DropinError(ErrorCode.BANNED, f"you were removed from this room and can rejoin after {when}")
+    code, message = _REFUSALS.get(text, (ErrorCode.INTERNAL, text))
     return DropinError(code, message)
 
 
-def _load_script(name: str) -> str:
-    return resources.files("server.state").joinpath("lua", name).read_text()
+def _script(redis: Redis, name: str) -> AsyncScript:
+    lua = resources.files("server.state").joinpath("lua")
+    return redis.register_script(lua.joinpath("lib.lua").read_text() + "\n" + lua.joinpath(name).read_text())
 
 
 class RoomStore:
@@ -86,21 +134,28 @@ class RoomStore:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        self._create = redis.register_script(_load_script("create_room.lua"))
-        self._join = redis.register_script(_load_script("join.lua"))
-        self._leave = redis.register_script(_load_script("leave.lua"))
-        self._end = redis.register_script(_load_script("end_room.lua"))
+        self._create = _script(redis, "create_room.lua")
+        self._join = _script(redis, "join.lua")
+        self._leave = _script(redis, "leave.lua")
+        self._end = _script(redis, "end_room.lua")
+        self._act = _script(redis, "act.lua")
 
-    async def _run(self, script, room_id: str, *args: object):
+    async def _run(self, script: AsyncScript, room_id: str, *args: object):
         try:
             return await script(keys=keys.room_keys(room_id), args=list(args))
         except ResponseError as error:
             raise _refusal(error) from None
 
-    async def create(self, host: Identity, title: str, description: str = "") -> Room:
+    # Rooms
+
+    async def create(
+        self, host: Identity, title: str, description: str = "", settings: m.RoomSettings | None = None
+    ) -> Room:
+        settings = settings or m.RoomSettings()
         room_id = secrets.token_urlsafe(8)
         await self._run(
-            self._create, room_id, room_id, title, description, host.id, host.name, time.time(), LOG_MAXLEN
+            self._create, room_id, room_id, title, description, host.id, host.name, time.time(),
+            int(settings.allow_direct_stage), int(settings.speakers_may_unmute), settings.invite_ttl_s,
         )
         return await self.get(room_id)
 
@@ -120,39 +175,140 @@ class RoomStore:
             created_at=float(fields["created_at"]),
             ended_at=float(fields["ended_at"]) if fields["ended_at"] else None,
             seq=int(fields["seq"]),
+            settings=m.RoomSettings(
+                allow_direct_stage=fields["allow_direct_stage"] == "1",
+                speakers_may_unmute=fields["speakers_may_unmute"] == "1",
+                invite_ttl_s=int(fields["invite_ttl_s"]),
+            ),
             counts={Role(role): int(n) for role, n in counts.items() if int(n) > 0},
         )
 
     async def live(self, limit: int = 200) -> list[Room]:
         """Live rooms, newest first."""
-        room_ids = await self.redis.zrevrange(keys.LIVE_ROOMS, 0, limit - 1)
         rooms = []
-        for room_id in room_ids:
+        for room_id in await self.redis.zrevrange(keys.LIVE_ROOMS, 0, limit - 1):
             try:
                 rooms.append(await self.get(room_id))
             except DropinError:
                 continue
         return rooms
 
+    async def end(self, room_id: str, actor: Identity | None) -> int | None:
+        """End the room as its host, or (actor None) because it has had no host for too long.
+
+        Returns the sequence number of `room_ended`, or None if an abandoned room found a host.
+        """
+        seq = await self._run(self._end, room_id, actor.id if actor else "", time.time())
+        return int(seq) or None
+
+    # Members
+
+    async def member(self, room_id: str, member_id: str) -> Member | None:
+        raw = await self.redis.hget(keys.members(room_id), member_id)
+        return Member.from_json(raw) if raw else None
+
     async def join(self, room_id: str, identity: Identity) -> Joined:
-        role, seq, is_new = await self._run(
-            self._join, room_id, identity.id, identity.name, time.time(), LOG_MAXLEN
-        )
-        member = Member(id=identity.id, name=identity.name, role=Role(role))
+        role, seq, is_new = await self._run(self._join, room_id, identity.id, identity.name, time.time())
+        member = await self.member(room_id, identity.id)
+        if member is None:  # ended or removed between the two calls
+            raise DropinError(ErrorCode.ROOM_ENDED, "this room has ended")
         return Joined(member=member, seq=int(seq), is_new=bool(is_new))
 
-    async def leave(self, room_id: str, member_id: str) -> tuple[Role, int] | None:
-        result = await self._run(self._leave, room_id, member_id, LOG_MAXLEN)
-        if result is None:
-            return None
-        role, seq = result
-        return Role(role), int(seq)
+    async def leave(self, room_id: str, member_id: str) -> Role | None:
+        """Take the member out of the room; returns the role they had, None if they were not in it."""
+        role = await self._run(self._leave, room_id, member_id, time.time())
+        return Role(role) if role else None
 
-    async def end(self, room_id: str, actor: Identity) -> int:
-        return int(await self._run(self._end, room_id, actor.id, time.time(), LOG_MAXLEN))
+    async def act(
+        self, room_id: str, actor_id: str, action: Action, target_id: str | None = None,
+        ban: str = "none", ban_minutes: int = 60,
+    ) -> int:
+        """Take a room action if the actor's role permits it on the target's; returns the new seq."""
+        if target_id is not None and target_id == actor_id:
+            raise DropinError(ErrorCode.CANNOT_TARGET_SELF, "use the action for yourself instead")
+        for _ in range(CAS_ATTEMPTS):
+            actor = await self.member(room_id, actor_id)
+            if actor is None:
+                raise DropinError(ErrorCode.NOT_JOINED, "you are not in this room")
+            target = await self.member(room_id, target_id) if target_id is not None else None
+            if target_id is not None and target is None:
+                raise DropinError(ErrorCode.NOT_IN_ROOM, "that member is not in the room")
+            if not permitted(actor.role, action, target.role if target else None):
+                raise DropinError(ErrorCode.FORBIDDEN, f"a {actor.role} can't {action.replace('_', ' ')}"
+                                  + (f" a {target.role}" if target else ""))
+            result = await self._run(
+                self._act, room_id, action.value, actor.id, actor.role.value,
+                target.id if target else "", target.role.value if target else "",
+                time.time(), ban, ban_minutes,
+            )
+            if result != "conflict":
+                return int(result)
+        raise DropinError(ErrorCode.CONFLICT, "the room changed while you acted; try again")
+
+    async def expire_invite(self, room_id: str, member_id: str) -> None:
+        """Let a member's invitation lapse if it has expired (a timer's action, not a member's)."""
+        member = await self.member(room_id, member_id)
+        if member is not None:
+            await self._run(self._act, room_id, "expire_invite", member.id, member.role.value, "", "", time.time(), "none", 0)
+
+    # Views
 
     async def stage(self, room_id: str) -> list[Member]:
-        """Members on stage, host first, then in the order they came on stage."""
-        raw = [json.loads(value) for value in await self.redis.hvals(keys.stage(room_id))]
-        on_stage = [Member(m["id"], m["name"], Role(m["role"]), m["joined_at"]) for m in raw]
-        return sorted(on_stage, key=lambda m: (m.role is not Role.HOST, m.joined_at))
+        """Members on stage, in the order they got their role."""
+        ids = await self.redis.zrange(keys.stage(room_id), 0, -1)
+        return [Member.from_json(raw) for raw in await self._members(room_id, ids)]
+
+    async def audience_page(self, room_id: str, offset: int = 0, limit: int = AUDIENCE_PAGE) -> tuple[int, list[m.Person]]:
+        """How many listeners there are, and a page of them in the order they arrived."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zcard(keys.audience(room_id))
+            pipe.zrange(keys.audience(room_id), offset, offset + limit - 1)
+            count, ids = await pipe.execute()
+        people = [Member.from_json(raw) for raw in await self._members(room_id, ids)]
+        return count, [m.Person(id=p.id, name=p.name) for p in people]
+
+    async def snapshot(self, room_id: str, member_id: str) -> Snapshot:
+        """The room as `member_id` sees it now: hands only for the host and moderators."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hget(keys.room(room_id), "seq")
+            pipe.hget(keys.members(room_id), member_id)
+            pipe.zrange(keys.stage(room_id), 0, -1)
+            pipe.zrange(keys.hands(room_id), 0, -1, withscores=True)
+            pipe.hget(keys.invites(room_id), member_id)
+            seq, raw_you, stage_ids, hands, invitation = await pipe.execute()
+        if raw_you is None:
+            raise DropinError(ErrorCode.NOT_JOINED, "you are not in this room")
+        you = Member.from_json(raw_you)
+        stage = [Member.from_json(raw).view() for raw in await self._members(room_id, stage_ids)]
+        count, names = await self.audience_page(room_id)
+        shown: list[m.Hand] = []
+        if you.role in (Role.HOST, Role.MODERATOR):
+            raised = [Member.from_json(raw) for raw in await self._members(room_id, [h for h, _ in hands])]
+            at = dict(hands)
+            shown = [m.Hand(id=p.id, name=p.name, raised_at=at[p.id]) for p in raised]
+        return Snapshot(
+            seq=int(seq),
+            you=m.You(
+                **dict(you.view()),
+                hand_raised=any(h == you.id for h, _ in hands),
+                invitation=m.Invitation(**json.loads(invitation)) if invitation else None,
+            ),
+            stage=stage,
+            audience=m.Audience(count=count, names=names),
+            hands=shown,
+        )
+
+    async def events_since(self, room_id: str, last_seq: int, upto: int) -> list[m.Message] | None:
+        """The room's events after `last_seq` up to `upto`, or None if the log no longer has them all."""
+        if upto - last_seq > REPLAY_LIMIT:
+            return None
+        entries = await self.redis.xrange(keys.log(room_id), f"{last_seq + 1}-0", f"{upto}-0")
+        events = [m.room_event_adapter.validate_json(fields["event"]) for _, fields in entries]
+        if len(events) != upto - last_seq:
+            return None
+        return events
+
+    async def _members(self, room_id: str, ids: list[str]) -> list[str]:
+        if not ids:
+            return []
+        return [raw for raw in await self.redis.hmget(keys.members(room_id), ids) if raw is not None]

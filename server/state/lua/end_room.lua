@@ -1,13 +1,13 @@
--- End a live room: only its host may. KEYS: room, members, counts, log, live, stage. ARGV: actor_id, now, log_maxlen
--- Returns seq.
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return redis.error_reply('room_not_found') end
-if redis.call('HGET', KEYS[1], 'host_id') ~= ARGV[1] then return redis.error_reply('forbidden') end
-if status ~= 'live' then return redis.error_reply('room_ended') end
-redis.call('HSET', KEYS[1], 'status', 'ended', 'ended_at', ARGV[2])
-redis.call('ZREM', KEYS[5], redis.call('HGET', KEYS[1], 'id'))
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[6])
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'seq', seq, 'type', 'room_ended',
-  'data', cjson.encode({by = ARGV[1]}))
-return seq
+-- End a live room. ARGV: actor_id ('' when the room is abandoned), now.
+-- The actor must be the host; an abandoned room ends only if it still has no host.
+local refused = require_live()
+if refused then return redis.error_reply(refused) end
+if ARGV[1] == '' then
+  if tonumber(redis.call('HGET', K_COUNTS, 'host') or '0') > 0 then return 0 end
+elseif redis.call('HGET', K_ROOM, 'host_id') ~= ARGV[1] then
+  return redis.error_reply('forbidden')
+end
+redis.call('HSET', K_ROOM, 'status', 'ended', 'ended_at', ARGV[2])
+redis.call('ZREM', K_LIVE, redis.call('HGET', K_ROOM, 'id'))
+redis.call('DEL', K_MEMBERS, K_COUNTS, K_STAGE, K_AUDIENCE, K_HANDS, K_INVITES)
+return log({type = 'room_ended'})

@@ -1,20 +1,19 @@
--- Add a member to a live room, or return their current membership if already in.
--- KEYS: room, members, counts, log, live, stage. ARGV: member_id, name, now, log_maxlen
--- Returns {role, seq, joined(1|0)}.
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return redis.error_reply('room_not_found') end
-if status ~= 'live' then return redis.error_reply('room_ended') end
-local existing = redis.call('HGET', KEYS[2], ARGV[1])
-if existing then
-  local member = cjson.decode(existing)
-  return {member.role, redis.call('HGET', KEYS[1], 'seq'), 0}
+-- Add a member to a live room, or return their membership if they are still in it (a rejoin).
+-- ARGV: member_id, name, now. Returns {role, seq, is_new (1|0)}.
+local refused = require_live()
+if refused then return redis.error_reply(refused) end
+local id, now = ARGV[1], tonumber(ARGV[3])
+local banned_until = redis.call('HGET', K_BANS, id)
+if banned_until and (tonumber(banned_until) == 0 or tonumber(banned_until) > now) then
+  return redis.error_reply('banned:' .. banned_until)
 end
+local existing = get_member(id)
+if existing then return {existing.role, seq_now(), 0} end
 local role = 'listener'
-if redis.call('HGET', KEYS[1], 'host_id') == ARGV[1] then role = 'host' end
-local member = cjson.encode({id = ARGV[1], name = ARGV[2], role = role, joined_at = tonumber(ARGV[3])})
-redis.call('HSET', KEYS[2], ARGV[1], member)
-redis.call('HINCRBY', KEYS[3], role, 1)
-if role ~= 'listener' then redis.call('HSET', KEYS[6], ARGV[1], member) end
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*', 'seq', seq, 'type', 'member_joined', 'data', member)
+if redis.call('HGET', K_ROOM, 'host_id') == id then role = 'host' end
+local m = {id = id, name = ARGV[2], role = role, joined_at = now, since = now, muted = false}
+put_member(m)
+redis.call('HINCRBY', K_COUNTS, role, 1)
+index(m)
+local seq = log({type = 'member_joined', member = view(m)})
 return {role, seq, 1}

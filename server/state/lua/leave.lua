@@ -1,12 +1,11 @@
--- Remove a member from a room. KEYS: room, members, counts, log, live, stage. ARGV: member_id, log_maxlen
--- Returns {role, seq}, or nil if they were not in it.
-local existing = redis.call('HGET', KEYS[2], ARGV[1])
-if not existing then return nil end
-local member = cjson.decode(existing)
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[6], ARGV[1])
-redis.call('HINCRBY', KEYS[3], member.role, -1)
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[2], '*', 'seq', seq, 'type', 'member_left',
-  'data', cjson.encode({id = member.id, role = member.role}))
-return {member.role, seq}
+-- Remove a member from a room; a departing host hands on to the longest-serving moderator.
+-- ARGV: member_id, now. Returns the role they had, or nil if they were not in the room.
+local m = get_member(ARGV[1])
+if not m then return nil end
+drop_member(m)
+clear_hand_and_invite(m.id, 'left', 'left')
+log({type = 'member_left', id = m.id, role = m.role})
+if m.role == 'host' and redis.call('HGET', K_ROOM, 'status') == 'live' then
+  hand_on_host(tonumber(ARGV[2]))
+end
+return m.role

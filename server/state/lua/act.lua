@@ -1,0 +1,126 @@
+-- One room action, already permitted by server/rules/permissions.py for the roles the caller read.
+-- ARGV: action, actor_id, actor_role, target_id, target_role, now, ban ('none'|'timed'|'room'),
+--       ban_minutes. ('' for an absent target.)
+-- Returns the room's sequence number after the action, or 'conflict' if either member's role
+-- changed since the caller read it (the caller re-reads and decides again).
+local refused = require_live()
+if refused then return redis.error_reply(refused) end
+local action, now = ARGV[1], tonumber(ARGV[6])
+
+local actor = get_member(ARGV[2])
+if not actor then return redis.error_reply('not_joined') end
+if actor.role ~= ARGV[3] then return 'conflict' end
+local target = nil
+if ARGV[4] ~= '' then
+  target = get_member(ARGV[4])
+  if not target then return redis.error_reply('not_in_room') end
+  if target.role ~= ARGV[5] then return 'conflict' end
+end
+
+local function mute(m, by)
+  m.muted = true
+  m.muted_by = by
+  put_member(m)
+  log({type = 'member_updated', member = view(m)})
+end
+
+if action == 'raise_hand' then
+  if redis.call('ZSCORE', K_HANDS, actor.id) then return redis.error_reply('hand_already_raised') end
+  if redis.call('HEXISTS', K_INVITES, actor.id) == 1 then return redis.error_reply('already_invited') end
+  redis.call('ZADD', K_HANDS, now, actor.id)
+  log({type = 'hand_raised', hand = {id = actor.id, name = actor.name, raised_at = now}})
+
+elseif action == 'lower_hand' or action == 'dismiss_hand' then
+  local who = target or actor
+  if redis.call('ZREM', K_HANDS, who.id) == 0 then return redis.error_reply('no_hand') end
+  local reason = 'lowered'
+  if target then reason = 'dismissed' end
+  log({type = 'hand_lowered', id = who.id, reason = reason})
+
+elseif action == 'invite' then
+  if redis.call('HEXISTS', K_INVITES, target.id) == 1 then return redis.error_reply('already_invited') end
+  local ttl = tonumber(redis.call('HGET', K_ROOM, 'invite_ttl_s'))
+  local invitation = {by = {id = actor.id, name = actor.name}, expires_at = now + ttl}
+  redis.call('HSET', K_INVITES, target.id, cjson.encode(invitation))
+  if redis.call('ZREM', K_HANDS, target.id) == 1 then
+    log({type = 'hand_lowered', id = target.id, reason = 'invited'})
+  end
+  log({type = 'invited', id = target.id, invitation = invitation})
+
+elseif action == 'accept_invite' or action == 'decline_invite' then
+  local raw = redis.call('HGET', K_INVITES, actor.id)
+  if not raw then return redis.error_reply('no_invitation') end
+  if cjson.decode(raw).expires_at < now then return redis.error_reply('invitation_lapsed') end
+  redis.call('HDEL', K_INVITES, actor.id)
+  if action == 'accept_invite' then
+    log({type = 'invite_ended', id = actor.id, outcome = 'accepted'})
+    set_role(actor, 'speaker', now)
+  else
+    log({type = 'invite_ended', id = actor.id, outcome = 'declined'})
+  end
+
+elseif action == 'expire_invite' then
+  local raw = redis.call('HGET', K_INVITES, actor.id)
+  if not raw or cjson.decode(raw).expires_at > now then return seq_now() end
+  redis.call('HDEL', K_INVITES, actor.id)
+  log({type = 'invite_ended', id = actor.id, outcome = 'lapsed'})
+
+elseif action == 'move_to_stage' or action == 'make_moderator' then
+  if action == 'move_to_stage' and redis.call('HGET', K_ROOM, 'allow_direct_stage') ~= '1' then
+    return redis.error_reply('direct_stage_disabled')
+  end
+  clear_hand_and_invite(target.id, 'on_stage', 'withdrawn')
+  local role = 'speaker'
+  if action == 'make_moderator' then role = 'moderator' end
+  set_role(target, role, now)
+
+elseif action == 'move_to_audience' then
+  set_role(target, 'listener', now)
+
+elseif action == 'leave_stage' then
+  set_role(actor, 'listener', now)
+
+elseif action == 'remove_moderator' then
+  set_role(target, 'speaker', now)
+
+elseif action == 'mute' then
+  if not (target.muted and target.muted_by == 'moderator') then mute(target, 'moderator') end
+
+elseif action == 'mute_all' then
+  for _, id in ipairs(redis.call('ZRANGE', K_STAGE, 0, -1)) do
+    local m = get_member(id)
+    local spared = m.id == actor.id or (m.role == 'host' and actor.role ~= 'host')
+    if not spared and not (m.muted and m.muted_by == 'moderator') then mute(m, 'moderator') end
+  end
+
+elseif action == 'mute_self' then
+  if not actor.muted then mute(actor, 'self') end
+
+elseif action == 'unmute_self' then
+  if actor.muted then
+    if actor.muted_by == 'moderator' and redis.call('HGET', K_ROOM, 'speakers_may_unmute') ~= '1' then
+      return redis.error_reply('unmute_not_allowed')
+    end
+    actor.muted = false
+    actor.muted_by = nil
+    put_member(actor)
+    log({type = 'member_updated', member = view(actor)})
+  end
+
+elseif action == 'remove' then
+  local until_ts = nil
+  if ARGV[7] == 'room' then
+    until_ts = 0
+  elseif ARGV[7] == 'timed' then
+    until_ts = now + 60 * tonumber(ARGV[8])
+  end
+  if until_ts then redis.call('HSET', K_BANS, target.id, until_ts) end
+  drop_member(target)
+  clear_hand_and_invite(target.id, 'left', 'left')
+  log({type = 'member_removed', id = target.id, role = target.role,
+       banned_until = until_ts ~= 0 and until_ts or nil, banned_for_room = until_ts == 0})
+
+else
+  return redis.error_reply('unknown_action')
+end
+return seq_now()

@@ -1,0 +1,99 @@
+-- Shared by every room script (prepended to each). KEYS are server/state/keys.py room_keys().
+local K_ROOM, K_MEMBERS, K_COUNTS, K_LOG, K_LIVE = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local K_STAGE, K_AUDIENCE, K_HANDS, K_INVITES, K_BANS = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local LOG_MAXLEN = 10000
+
+local function on_stage(role)
+  return role == 'host' or role == 'moderator' or role == 'speaker'
+end
+
+local function get_member(id)
+  local raw = redis.call('HGET', K_MEMBERS, id)
+  if raw then return cjson.decode(raw) end
+  return nil
+end
+
+local function put_member(m)
+  redis.call('HSET', K_MEMBERS, m.id, cjson.encode(m))
+end
+
+local function view(m)
+  return {id = m.id, name = m.name, role = m.role, muted = m.muted, muted_by = m.muted_by}
+end
+
+-- Append one event to the room log under the room's next sequence number; returns it.
+local function log(event)
+  local seq = redis.call('HINCRBY', K_ROOM, 'seq', 1)
+  event.seq = seq
+  redis.call('XADD', K_LOG, 'MAXLEN', '~', LOG_MAXLEN, seq .. '-0', 'event', cjson.encode(event))
+  return seq
+end
+
+local function require_live()
+  local status = redis.call('HGET', K_ROOM, 'status')
+  if not status then return 'room_not_found' end
+  if status ~= 'live' then return 'room_ended' end
+  return nil
+end
+
+-- Place a member in the stage or audience index for their role.
+local function index(m)
+  if on_stage(m.role) then
+    redis.call('ZREM', K_AUDIENCE, m.id)
+    redis.call('ZADD', K_STAGE, m.since, m.id)
+  else
+    redis.call('ZREM', K_STAGE, m.id)
+    redis.call('ZADD', K_AUDIENCE, m.joined_at, m.id)
+  end
+end
+
+-- Withdraw a listener's hand and invitation (when they come on stage or leave), logging each.
+local function clear_hand_and_invite(id, hand_reason, invite_outcome)
+  if redis.call('ZREM', K_HANDS, id) == 1 then
+    log({type = 'hand_lowered', id = id, reason = hand_reason})
+  end
+  if redis.call('HDEL', K_INVITES, id) == 1 then
+    log({type = 'invite_ended', id = id, outcome = invite_outcome})
+  end
+end
+
+local function set_role(m, role, now)
+  redis.call('HINCRBY', K_COUNTS, m.role, -1)
+  redis.call('HINCRBY', K_COUNTS, role, 1)
+  m.role = role
+  m.since = now
+  if not on_stage(role) then
+    m.muted = false
+    m.muted_by = nil
+  end
+  put_member(m)
+  index(m)
+  return log({type = 'member_updated', member = view(m)})
+end
+
+local function drop_member(m)
+  redis.call('HDEL', K_MEMBERS, m.id)
+  redis.call('HINCRBY', K_COUNTS, m.role, -1)
+  redis.call('ZREM', K_STAGE, m.id)
+  redis.call('ZREM', K_AUDIENCE, m.id)
+end
+
+-- When the host is gone, the longest-serving moderator becomes host. Returns true if one did.
+local function hand_on_host(now)
+  local best, best_since = nil, nil
+  for _, id in ipairs(redis.call('ZRANGE', K_STAGE, 0, -1)) do
+    local m = get_member(id)
+    if m and m.role == 'moderator' and (best_since == nil or m.since < best_since) then
+      best, best_since = m, m.since
+    end
+  end
+  if not best then return false end
+  set_role(best, 'host', now)
+  redis.call('HSET', K_ROOM, 'host_id', best.id, 'host_name', best.name)
+  log({type = 'host_changed', host = {id = best.id, name = best.name}})
+  return true
+end
+
+local function seq_now()
+  return tonumber(redis.call('HGET', K_ROOM, 'seq'))
+end
