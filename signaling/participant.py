@@ -93,11 +93,24 @@ class Participant:
 
     async def packets_received(self) -> int:
         """RTP packets received on all slots so far."""
-        return await self._count("inbound-rtp", "packetsReceived")
+        return sum(await self.packets_per_slot())
+
+    async def packets_per_slot(self) -> list[int]:
+        """RTP packets received so far on each receive slot, in slot order."""
+        if self.pc is None:
+            return []
+        counts = []
+        for transceiver in self.pc.getTransceivers()[1:]:
+            report = await transceiver.receiver.getStats()
+            counts.append(sum(s.packetsReceived for s in report.values() if s.type == "inbound-rtp"))
+        return counts
 
     async def packets_sent(self) -> int:
         """RTP packets sent from the microphone so far."""
-        return await self._count("outbound-rtp", "packetsSent")
+        if self.pc is None:
+            return 0
+        report = await self.pc.getTransceivers()[0].sender.getStats()
+        return sum(s.packetsSent for s in report.values() if s.type == "outbound-rtp")
 
     async def leave(self) -> None:
         if self.client is not None:
@@ -112,11 +125,6 @@ class Participant:
         if self.client is not None:
             await self.client.close()
 
-    async def _count(self, kind: str, field: str) -> int:
-        if self.pc is None:
-            return 0
-        report = await self.pc.getStats()
-        return sum(getattr(stats, field) for stats in report.values() if stats.type == kind)
 
     def _drain(self, track: MediaStreamTrack) -> None:
         """Consume received audio so aiortc's track queue doesn't grow."""

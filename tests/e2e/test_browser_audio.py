@@ -1,9 +1,7 @@
 """End to end: a host speaks in a room and a listener in another browser hears it.
 
-Two isolated browser contexts in one headless Chromium (Debian's package; the fake
-media flags give the host a microphone playing a beep). The app is driven only through
-accessible names, the way a person or a screen reader would use it. The only test hook
-is an init script that remembers each RTCPeerConnection so getStats() can be read.
+Two isolated browser contexts in one headless Chromium (tests/e2e/conftest.py). The app is
+driven only through accessible names, the way a person or a screen reader would use it.
 """
 
 from __future__ import annotations
@@ -11,35 +9,9 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]
-
-REMEMBER_PEER_CONNECTIONS = """
-window.__pcs = [];
-window.RTCPeerConnection = class extends window.RTCPeerConnection {
-  constructor(...args) {
-    super(...args);
-    window.__pcs.push(this);
-  }
-};
-"""
+from playwright.async_api import Page, expect
 
 AUDIO_PACKETS_RECEIVED = """
 async () => {
@@ -53,22 +25,6 @@ async () => {
   return total;
 }
 """
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        await browser.close()
-
-
-async def new_page(browser: Browser, base_url: str) -> Page:
-    context = await browser.new_context(base_url=base_url)
-    await context.add_init_script(REMEMBER_PEER_CONNECTIONS)
-    return await context.new_page()
 
 
 async def wait_for_packets(page: Page, at_least: int, within_s: float) -> int:
@@ -94,9 +50,9 @@ async def wait_for_listeners(api: httpx.AsyncClient, room_id: str, expected: int
     return listeners
 
 
-async def test_listener_hears_host_and_leaves_quietly(server, browser: Browser) -> None:
-    host = await new_page(browser, server.base_url)
-    listener = await new_page(browser, server.base_url)
+async def test_listener_hears_host_and_leaves_quietly(server, open_page) -> None:
+    host = await open_page()
+    listener = await open_page()
 
     # 1. Ada starts a room and goes live.
     await host.goto("/")
@@ -132,6 +88,3 @@ async def test_listener_hears_host_and_leaves_quietly(server, browser: Browser) 
         assert await wait_for_listeners(api, room_id, expected=0, within_s=5) == 0
         # The host sees the count drop in the next audience batch, and nothing else.
         await expect(host.get_by_text("0 listening")).to_be_visible(timeout=10_000)
-
-    await host.context.close()
-    await listener.context.close()

@@ -33,7 +33,11 @@ createForm.addEventListener('submit', async (event) => {
   createButton.disabled = true;
   try {
     await ensureIdentity(nameInput.value);
-    const room = await api('POST', '/api/rooms', { title, description });
+    const settings = {
+      allow_direct_stage: createForm.elements.allow_direct_stage.checked,
+      speakers_may_unmute: createForm.elements.speakers_may_unmute.checked,
+    };
+    const room = await api('POST', '/api/rooms', { title, description, settings });
     location.assign(roomUrl(room.id));
   } catch (error) {
     createError.textContent = `Couldn't create the room: ${error.message}`;

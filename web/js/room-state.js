@@ -1,0 +1,250 @@
+// RoomState: what one member knows about a room, kept from the `joined` snapshot
+// and the room log's events. No DOM and no I/O, so other front ends can reuse it.
+//
+// Events of the room log carry `seq`; one at or below the seq already held is
+// part of the snapshot (or was applied before) and is ignored. Applying returns
+// a list of effects: things a page may want to tell the person about.
+
+import { isOnStage } from './permissions.js';
+
+const byRaisedAt = (a, b) => (a.raised_at < b.raised_at ? -1 : a.raised_at > b.raised_at ? 1 : 0);
+
+export class RoomState {
+  constructor() {
+    /** RoomInfo, with `settings`. */
+    this.room = null;
+    /** You: MemberView + {hand_raised, invitation}. */
+    this.you = null;
+    /** id -> MemberView of everyone on stage, in the order they came on stage. */
+    this.stage = new Map();
+    this.audienceCount = 0;
+    /** [{id, name}] of listeners, in order of arrival (the first page only). */
+    this.audienceNames = [];
+    /** Raised hands, oldest first (filled for hosts and moderators only). */
+    this.hands = [];
+    /** id -> {id, name, invitation} of pending stage invitations (seen by moderators and the invitee). */
+    this.invitations = new Map();
+    /** ids of the speakers holding a receive slot (the server forwards their audio). */
+    this.speaking = new Set();
+    /** The highest room-log seq applied. */
+    this.seq = null;
+    this._names = new Map(); // id -> last known display name
+  }
+
+  get settings() {
+    return this.room?.settings ?? {};
+  }
+
+  nameOf(id) {
+    return this._names.get(id) ?? 'Someone';
+  }
+
+  /** Listeners to show: the fetched names, less anyone who has gone on stage since. */
+  get audience() {
+    return this.audienceNames.filter((person) => !this.stage.has(person.id));
+  }
+
+  /**
+   * Replaces the state with a `joined` reply. On a resumed join the snapshot is the
+   * state; the missed events only produce effects (and carry pending invitations over).
+   */
+  applySnapshot(joined) {
+    const previousInvitations = this.invitations;
+    this.room = joined.room;
+    this.seq = joined.seq;
+    this.you = { hand_raised: false, invitation: null, muted: false, muted_by: null, ...joined.you };
+    this.stage = new Map(joined.stage.map((member) => [member.id, member]));
+    this.audienceCount = joined.audience?.count ?? 0;
+    this.audienceNames = joined.audience?.names ?? [];
+    this.hands = [...(joined.hands ?? [])].sort(byRaisedAt);
+    this._setSlots(joined.slot_holders ?? []);
+    this._remember(this.you, ...this.stage.values(), ...this.audienceNames, ...this.hands);
+    if (joined.room?.host) this._remember(joined.room.host);
+
+    // The snapshot lists no invitations but yours; moderators carry theirs over a resume.
+    this.invitations = new Map();
+    const effects = [];
+    if (joined.resumed) {
+      for (const [id, pending] of previousInvitations) this.invitations.set(id, pending);
+      for (const event of joined.missed ?? []) effects.push(...this._missedEffects(event));
+    }
+    for (const id of [...this.invitations.keys()]) {
+      if (this.stage.has(id)) this.invitations.delete(id);
+    }
+    if (this.you.invitation) this._invite(this.you.id, this.you.invitation);
+    effects.push({ kind: 'audience' });
+    return effects;
+  }
+
+  /** Applies one event (room log, `audience` or `slots`); returns its effects. */
+  applyEvent(event) {
+    if (event.seq != null) {
+      if (this.seq != null && event.seq <= this.seq) return [];
+      this.seq = event.seq;
+    }
+    const handler = this[`_on_${event.type}`];
+    return handler ? handler.call(this, event) ?? [] : [];
+  }
+
+  /** The audience page fetched over REST: {count, members}. */
+  setAudience({ count, members }) {
+    this.audienceCount = count;
+    this.audienceNames = members;
+    this._remember(...members);
+  }
+
+  /** A local change to you that the server has confirmed (or that its event will confirm). */
+  updateYou(fields) {
+    this.you = { ...this.you, ...fields };
+    this._placeMember(this._viewOf(this.you));
+  }
+
+  // ---- events ----------------------------------------------------------
+
+  /** The whole hand queue, sent when you become host or moderator. */
+  _on_hands({ hands }) {
+    this.hands = [...hands].sort(byRaisedAt);
+    this._remember(...hands);
+    return [];
+  }
+
+  _on_member_joined({ member }) {
+    this._placeMember(member);
+    return [];
+  }
+
+  _on_member_left({ id }) {
+    this._forget(id);
+    return [];
+  }
+
+  _on_member_updated({ member }) {
+    this._placeMember(member);
+    return [];
+  }
+
+  _on_hand_raised({ hand }) {
+    this._remember(hand);
+    this.hands = [...this.hands.filter((h) => h.id !== hand.id), hand].sort(byRaisedAt);
+    if (hand.id === this.you?.id) this.you = { ...this.you, hand_raised: true };
+    return [];
+  }
+
+  _on_hand_lowered({ id, reason }) {
+    this.hands = this.hands.filter((hand) => hand.id !== id);
+    if (id !== this.you?.id) return [];
+    this.you = { ...this.you, hand_raised: false };
+    return reason === 'dismissed' ? [{ kind: 'hand_dismissed' }] : [];
+  }
+
+  _on_invited({ id, invitation }) {
+    this._invite(id, invitation);
+    if (id !== this.you?.id) return [];
+    this.you = { ...this.you, invitation };
+    return [{ kind: 'invited', invitation }];
+  }
+
+  _on_invite_ended({ id, outcome }) {
+    this.invitations.delete(id);
+    if (id !== this.you?.id) return [];
+    this.you = { ...this.you, invitation: null };
+    return [{ kind: 'invite_ended', outcome }];
+  }
+
+  _on_member_removed({ id, banned_until = null, banned_for_room = false }) {
+    if (id === this.you?.id) return [{ kind: 'removed', banned_until, banned_for_room }];
+    this._forget(id);
+    this.audienceNames = this.audienceNames.filter((person) => person.id !== id);
+    return [];
+  }
+
+  _on_host_changed({ host }) {
+    this._remember(host);
+    this.room = { ...this.room, host };
+    return [{ kind: 'host_changed', host }];
+  }
+
+  _on_room_ended() {
+    return [{ kind: 'ended' }];
+  }
+
+  _on_audience({ count }) {
+    this.audienceCount = count;
+    return [{ kind: 'audience' }];
+  }
+
+  _on_slots({ slots }) {
+    this._setSlots(slots);
+    return [];
+  }
+
+  // ---- helpers ---------------------------------------------------------
+
+  /** Effects worth telling about from an event missed while disconnected. */
+  _missedEffects(event) {
+    const mine = event.id === this.you.id;
+    switch (event.type) {
+      case 'host_changed':
+        return [{ kind: 'host_changed', host: event.host }];
+      case 'hand_lowered':
+        return mine && event.reason === 'dismissed' ? [{ kind: 'hand_dismissed' }] : [];
+      case 'invited':
+        this._invite(event.id, event.invitation);
+        return [];
+      case 'invite_ended':
+        this.invitations.delete(event.id);
+        return mine ? [{ kind: 'invite_ended', outcome: event.outcome }] : [];
+      case 'member_removed':
+      case 'member_left':
+        this.invitations.delete(event.id);
+        return [];
+      default:
+        return [];
+    }
+  }
+
+  /** Puts a member where their role says: on stage, or (as a listener) in the audience. */
+  _placeMember(member) {
+    this._remember(member);
+    if (member.id === this.you?.id) {
+      this.you = { ...this.you, ...member };
+      if (isOnStage(member.role)) this.you = { ...this.you, hand_raised: false, invitation: null };
+    }
+    if (isOnStage(member.role)) {
+      // Map.set keeps an existing member's place on stage.
+      this.stage.set(member.id, { ...this.stage.get(member.id), ...member });
+      this.hands = this.hands.filter((hand) => hand.id !== member.id);
+      this.invitations.delete(member.id);
+      return;
+    }
+    this.stage.delete(member.id);
+    if (!this.audienceNames.some((person) => person.id === member.id)) {
+      this.audienceNames = [...this.audienceNames, { id: member.id, name: member.name }];
+    }
+  }
+
+  _forget(id) {
+    this.stage.delete(id);
+    this.hands = this.hands.filter((hand) => hand.id !== id);
+    this.invitations.delete(id);
+  }
+
+  _invite(id, invitation) {
+    this.invitations.set(id, { id, name: this.nameOf(id), invitation });
+  }
+
+  _setSlots(slots) {
+    this.speaking = new Set(slots.filter((slot) => slot.speaker).map((slot) => slot.speaker.id));
+  }
+
+  _viewOf(you) {
+    const { id, name, role, muted, muted_by: mutedBy } = you;
+    return { id, name, role, muted, muted_by: mutedBy };
+  }
+
+  _remember(...people) {
+    for (const person of people) {
+      if (person?.id && person.name) this._names.set(person.id, person.name);
+    }
+  }
+}
