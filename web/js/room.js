@@ -206,7 +206,7 @@ const PERSON_ROW = `
     <span class="name"></span>
     <span class="badge"></span>
     <span class="mic"></span>
-    <span class="speaking-label" hidden>on mic</span>
+    <span class="speaking-label" hidden>on air</span>
     <span class="tag" hidden></span>
     <span class="member-actions" hidden>
       <button type="button" class="actions-button" aria-haspopup="menu" aria-expanded="false">Actions</button>
