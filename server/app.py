@@ -4,7 +4,7 @@ services behind them. `create_app(settings)` is what `dropin serve` runs and wha
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, WebSocket
@@ -41,6 +41,15 @@ class StarletteTransport:
 
     async def close(self, code: int) -> None:
         await self._ws.close(code)
+
+
+def _page(path: Path) -> Callable[[str], Awaitable[FileResponse]]:
+    """A route serving one of the web client's pages; the page's script reads the id from the URL."""
+
+    async def page(id: str) -> FileResponse:
+        return FileResponse(path)
+
+    return page
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -83,9 +92,15 @@ def create_app(settings: Settings) -> FastAPI:
     async def hallway() -> FileResponse:
         return FileResponse(WEB_DIR / "index.html")
 
-    @app.get("/rooms/{room_id}", include_in_schema=False)
-    async def room_page(room_id: str) -> FileResponse:
-        return FileResponse(WEB_DIR / "room.html")
+    pages = {
+        "/rooms/{id}": "room.html",
+        "/rooms/{id}/roundup": "roundup.html",
+        "/clubs/{id}": "club.html",
+        "/events/{id}": "event.html",
+        "/invite/{id}": "invite.html",
+    }
+    for path, page in pages.items():
+        app.add_api_route(path, _page(WEB_DIR / page), methods=["GET"], include_in_schema=False)
 
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
     return app

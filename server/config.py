@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     reconnect_grace_s: float = 15.0
     host_grace_s: float = 60.0
     invite_ttl_s: int = Field(default=60, ge=5, le=3600)
+    early_open_s: int = Field(default=600, ge=0, le=86_400)
+    """How long before a scheduled room's start its host and co-hosts may open it."""
 
     @field_validator("ice_servers", mode="before")
     @classmethod

@@ -41,6 +41,9 @@ def iso(timestamp: float | None) -> str | None:
 
 def room_info(room: Room) -> m.RoomInfo:
     return m.RoomInfo(
+        visibility=room.visibility,
+        club_id=room.club_id,
+        event=m.EventRef(id=room.event_id, date=room.occurrence) if room.event_id else None,
         id=room.id,
         title=room.title,
         description=room.description,
@@ -159,6 +162,8 @@ class RoomService:
             stage=snapshot.stage,
             audience=snapshot.audience,
             hands=snapshot.hands,
+            questions=snapshot.questions,
+            your_votes=snapshot.your_votes,
             slots=self.settings.slots,
             slot_holders=self._slot_holders(room_id, self.router.forwarder(room_id).assignment()),
             ice_servers=[m.IceServerInfo(**server.model_dump()) for server in self.settings.ice_servers],
@@ -177,11 +182,16 @@ class RoomService:
         room_id, member_id = self._current(session)
         await self.router.add_candidate(room_id, member_id, candidate, sdp_mid, sdp_mline_index)
 
-    async def act(self, session: Session, action: str, target: str | None, ban: str, ban_minutes: int) -> int:
+    async def act(self, session: Session, request: m.Message) -> int:
+        """A room action (signaling.messages.ACTION_TYPES) by the session's member."""
         room_id, member_id = self._current(session)
-        if action == Action.END_ROOM:
+        action = Action(request.type)  # type: ignore[attr-defined]
+        if action is Action.END_ROOM:
             return await self.end_room(room_id, Identity(member_id, session.name or ""))
-        return await self.store.act(room_id, member_id, Action(action), target, ban, ban_minutes)
+        if isinstance(request, m.Remove):
+            return await self.store.act(room_id, member_id, action, request.target, request.ban, request.ban_minutes)
+        detail = request.text if isinstance(request, m.Ask) else getattr(request, "question", "")
+        return await self.store.act(room_id, member_id, action, getattr(request, "target", None), detail=detail)
 
     async def leave(self, session: Session) -> None:
         """Leave quietly, now."""

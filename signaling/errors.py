@@ -36,7 +36,23 @@ class ErrorCode(StrEnum):
     UNMUTE_NOT_ALLOWED = "unmute_not_allowed"
     BANNED = "banned"
     CONFLICT = "conflict"
+    NOT_OPEN_YET = "not_open_yet"
+    NOT_INVITED = "not_invited"
+    QUESTION_NOT_FOUND = "question_not_found"
+    ALREADY_VOTED = "already_voted"
     INTERNAL = "internal"
+    CLUB_NOT_FOUND = "club_not_found"
+    EVENT_NOT_FOUND = "event_not_found"
+    INVALID_TIMEZONE = "invalid_timezone"
+    UNBOUNDED_RECURRENCE = "unbounded_recurrence"
+    TOO_MANY_OCCURRENCES = "too_many_occurrences"
+    END_BEFORE_START = "end_before_start"
+    NOT_AN_OCCURRENCE = "not_an_occurrence"
+    OCCURRENCE_OVER = "occurrence_over"
+    INVITE_NOT_FOUND = "invite_not_found"
+    INVITE_EXPIRED = "invite_expired"
+    INVITE_REVOKED = "invite_revoked"
+    INVITE_USED_UP = "invite_used_up"
 
 
 class DropinError(Exception):

@@ -93,6 +93,22 @@ class TargetAction(Message):
     target: MemberId
 
 
+class Ask(Message):
+    """Type a question for the stage."""
+
+    type: Literal["ask"] = "ask"
+    id: RequestId
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=280)]
+
+
+class QuestionAction(Message):
+    """Upvote a question, or (moderators) mark it answered."""
+
+    type: Literal["upvote", "mark_answered"]
+    id: RequestId
+    question: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 class Remove(Message):
     """Remove a member from the room, optionally banning them for a time or for the room's life."""
 
@@ -104,9 +120,10 @@ class Remove(Message):
 
 
 Request = Annotated[
-    Union[Join, Offer, Candidate, Leave, Ping, SelfAction, TargetAction, Remove], Field(discriminator="type")
+    Union[Join, Offer, Candidate, Leave, Ping, SelfAction, TargetAction, Remove, Ask, QuestionAction],
+    Field(discriminator="type"),
 ]
-ACTION_TYPES = frozenset({*SELF_ACTIONS, *TARGET_ACTIONS, "remove"})
+ACTION_TYPES = frozenset({*SELF_ACTIONS, *TARGET_ACTIONS, "remove", "ask", "upvote", "mark_answered"})
 REQUEST_TYPES = frozenset({"join", "offer", "candidate", "leave", "ping", *ACTION_TYPES})
 request_adapter: TypeAdapter[Request] = TypeAdapter(Request)
 
@@ -146,6 +163,15 @@ class Invitation(Message):
     expires_at: Timestamp
 
 
+class Question(Message):
+    id: str
+    by: Person
+    text: str
+    votes: int = 0
+    answered: bool = False
+    asked_at: Timestamp
+
+
 class You(MemberView):
     hand_raised: bool = False
     invitation: Invitation | None = None
@@ -163,6 +189,13 @@ class RoomSettings(Message):
     invite_ttl_s: int = 60
 
 
+class EventRef(Message):
+    """The scheduled event and occurrence (local date) a room was opened for."""
+
+    id: str
+    date: str | None = None
+
+
 class RoomInfo(Message):
     id: str
     title: str
@@ -172,6 +205,9 @@ class RoomInfo(Message):
     created_at: str
     ended_at: str | None = None
     settings: RoomSettings
+    visibility: str = "public"
+    club_id: str | None = None
+    event: EventRef | None = None
 
 
 class Audience(Message):
@@ -254,6 +290,20 @@ class MemberRemoved(Message):
     banned_for_room: bool = False
 
 
+class QuestionAsked(Message):
+    type: Literal["question_asked"] = "question_asked"
+    seq: int
+    question: Question
+
+
+class QuestionUpdated(Message):
+    """A question's votes changed, or it was marked answered."""
+
+    type: Literal["question_updated"] = "question_updated"
+    seq: int
+    question: Question
+
+
 class HostChanged(Message):
     type: Literal["host_changed"] = "host_changed"
     seq: int
@@ -267,7 +317,7 @@ class RoomEnded(Message):
 
 RoomEvent = Annotated[
     Union[MemberJoined, MemberLeft, MemberUpdated, HandRaised, HandLowered, Invited, InviteEnded,
-          MemberRemoved, HostChanged, RoomEnded],
+          MemberRemoved, QuestionAsked, QuestionUpdated, HostChanged, RoomEnded],
     Field(discriminator="type"),
 ]
 room_event_adapter: TypeAdapter[RoomEvent] = TypeAdapter(RoomEvent)
@@ -285,6 +335,8 @@ class Welcome(Message):
     stage: list[MemberView]
     audience: Audience
     hands: list[Hand]
+    questions: list[Question] = []
+    your_votes: list[str] = []
     slots: int
     slot_holders: list[SlotHolder]
     ice_servers: list[IceServerInfo]
@@ -345,7 +397,8 @@ class SlotsEvent(Message):
 
 ServerMessage = Annotated[
     Union[Joined, Answer, Ok, Pong, Error, AudienceEvent, HandsEvent, SlotsEvent, MemberJoined, MemberLeft, MemberUpdated,
-          HandRaised, HandLowered, Invited, InviteEnded, MemberRemoved, HostChanged, RoomEnded],
+          HandRaised, HandLowered, Invited, InviteEnded, MemberRemoved, QuestionAsked, QuestionUpdated,
+          HostChanged, RoomEnded],
     Field(discriminator="type"),
 ]
 server_message_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)

@@ -42,7 +42,7 @@ class RoomGateway(Protocol):
     async def add_candidate(
         self, session: "Session", candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
     ) -> None: ...
-    async def act(self, session: "Session", action: str, target: str | None, ban: str, ban_minutes: int) -> int: ...
+    async def act(self, session: "Session", request: m.Message) -> int: ...
     async def leave(self, session: "Session") -> None: ...
     async def disconnected(self, session: "Session") -> None: ...
 
@@ -250,18 +250,11 @@ class Session:
         self.room_id = self.member_id = None
         return m.Ok(re=request.id)
 
-    async def _act(self, request: m.SelfAction | m.TargetAction | m.Remove) -> m.Message:
+    async def _act(self, request: m.Message) -> m.Message:
         self._require_joined()
         if not self._actions.take():
             raise DropinError(ErrorCode.RATE_LIMITED, "too many room actions; wait a moment")
-        seq = await self.gateway.act(
-            self,
-            request.type,
-            getattr(request, "target", None),
-            getattr(request, "ban", "none"),
-            getattr(request, "ban_minutes", 60),
-        )
-        return m.Ok(re=request.id, seq=seq)
+        return m.Ok(re=request.id, seq=await self.gateway.act(self, request))  # type: ignore[attr-defined]
 
     async def _ping(self, request: m.Ping) -> m.Message:
         return m.Pong(re=request.id)

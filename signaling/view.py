@@ -18,6 +18,7 @@ class RoomView:
     host: m.Person
     stage: dict[str, m.MemberView] = field(default_factory=dict)
     hands: dict[str, m.Hand] = field(default_factory=dict)
+    questions: dict[str, m.Question] = field(default_factory=dict)
     ended: bool = False
     removed: bool = False
 
@@ -29,6 +30,7 @@ class RoomView:
             host=welcome.room.host,
             stage={member.id: member for member in welcome.stage},
             hands={hand.id: hand for hand in welcome.hands},
+            questions={question.id: question for question in welcome.questions},
         )
 
     def apply(self, event: m.Message) -> None:
@@ -61,6 +63,8 @@ class RoomView:
             self.you = self.you.model_copy(update={"invitation": event.invitation})
         elif isinstance(event, m.InviteEnded) and event.id == self.you.id:
             self.you = self.you.model_copy(update={"invitation": None})
+        elif isinstance(event, (m.QuestionAsked, m.QuestionUpdated)):
+            self.questions[event.question.id] = event.question
         elif isinstance(event, m.HostChanged):
             self.host = event.host
         elif isinstance(event, m.RoomEnded):

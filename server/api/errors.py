@@ -19,6 +19,19 @@ STATUS = {
     ErrorCode.INVALID_MESSAGE: 422,
     ErrorCode.BAD_JSON: 400,
     ErrorCode.INTERNAL: 500,
+    ErrorCode.CLUB_NOT_FOUND: 404,
+    ErrorCode.EVENT_NOT_FOUND: 404,
+    ErrorCode.INVALID_TIMEZONE: 422,
+    ErrorCode.UNBOUNDED_RECURRENCE: 422,
+    ErrorCode.TOO_MANY_OCCURRENCES: 422,
+    ErrorCode.END_BEFORE_START: 422,
+    ErrorCode.NOT_AN_OCCURRENCE: 422,
+    ErrorCode.NOT_OPEN_YET: 409,
+    ErrorCode.OCCURRENCE_OVER: 409,
+    ErrorCode.INVITE_NOT_FOUND: 404,
+    ErrorCode.INVITE_EXPIRED: 410,
+    ErrorCode.INVITE_REVOKED: 410,
+    ErrorCode.INVITE_USED_UP: 410,
 }
 
 

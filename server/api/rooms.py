@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, StringConstraints
 
 from server.api.deps import Caller, Service
+from server.roundup import Roundup
 from server.rules.roles import Role
 from server.service import room_info
 from server.state.rooms import Room
@@ -77,6 +79,33 @@ async def audience(
     await service.store.get(room_id)
     count, members = await service.store.audience_page(room_id, offset, limit)
     return AudiencePage(count=count, members=members)
+
+
+class Notes(BaseModel):
+    notes: Annotated[str, StringConstraints(max_length=20_000)]
+
+
+@router.get("/{room_id}/roundup", response_model=Roundup)
+async def roundup(room_id: RoomIdPath, service: Service) -> Roundup:
+    """The room's round-up: when, who listened, who spoke and for how long, hands, questions, notes."""
+    return await service.store.roundup(room_id)
+
+
+@router.get("/{room_id}/roundup.md", response_class=PlainTextResponse)
+async def roundup_markdown(room_id: RoomIdPath, service: Service) -> PlainTextResponse:
+    """The round-up as Markdown, to paste into a newsletter or a community post."""
+    text = (await service.store.roundup(room_id)).to_markdown()
+    return PlainTextResponse(
+        text,
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="roundup-{room_id}.md"'},
+    )
+
+
+@router.put("/{room_id}/notes", response_model=Notes)
+async def set_notes(room_id: RoomIdPath, body: Notes, caller: Caller, service: Service) -> Notes:
+    """The host's notes, shown in the round-up."""
+    return Notes(notes=await service.store.set_notes(room_id, caller, body.notes))
 
 
 @router.post("/{room_id}/end", response_model=RoomOut)

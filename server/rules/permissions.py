@@ -1,5 +1,7 @@
 """The permission matrix: whether a member in one role may take an action on a member in another.
 
+Actions on a question (ask, upvote, mark answered) count as actions on oneself or the room.
+
 A pure function of (actor role, action, target role); room settings (direct stage moves, unmuting
 after a moderator's mute) and the state of hands and invitations are checked by the transition
 itself. Documented in docs/protocol.md; every cell is tested in tests/unit/test_permissions.py.
@@ -33,12 +35,17 @@ class Action(StrEnum):
     REMOVE_MODERATOR = "remove_moderator"
     MUTE = "mute"
     REMOVE = "remove"
+    ASK = "ask"
+    UPVOTE = "upvote"
+    MARK_ANSWERED = "mark_answered"
 
 
 SELF_ACTIONS = frozenset({
     Action.RAISE_HAND, Action.LOWER_HAND, Action.ACCEPT_INVITE, Action.DECLINE_INVITE,
     Action.LEAVE_STAGE, Action.MUTE_SELF, Action.UNMUTE_SELF, Action.MUTE_ALL, Action.END_ROOM,
+    Action.ASK, Action.UPVOTE, Action.MARK_ANSWERED,
 })
+EVERYONE = frozenset(Role)
 
 # Who may act on their own account (or on the whole room): action -> roles.
 _SELF: dict[Action, frozenset[Role]] = {
@@ -51,6 +58,9 @@ _SELF: dict[Action, frozenset[Role]] = {
     Action.UNMUTE_SELF: frozenset({HOST, MODERATOR, SPEAKER}),
     Action.MUTE_ALL: MODERATING,
     Action.END_ROOM: frozenset({HOST}),
+    Action.ASK: EVERYONE,
+    Action.UPVOTE: EVERYONE,
+    Action.MARK_ANSWERED: MODERATING,
 }
 
 # Who may act on whom: action -> {actor role: target roles}.

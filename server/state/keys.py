@@ -54,9 +54,121 @@ def bans(room_id: str) -> str:
     return f"{PREFIX}:room:{room_id}:bans"
 
 
-def room_keys(room_id: str) -> list[str]:
+def visitors(room_id: str) -> str:
+    """Set: every identity that has joined the room (for the round-up's unique listeners)."""
+    return f"{PREFIX}:room:{room_id}:visitors"
+
+
+def stage_time(room_id: str) -> str:
+    """Hash: member id -> JSON {name, seconds} of time spent on stage so far."""
+    return f"{PREFIX}:room:{room_id}:stage_time"
+
+
+def questions(room_id: str) -> str:
+    """Hash: question id -> JSON {id, by: {id, name}, text, votes, answered, asked_at}."""
+    return f"{PREFIX}:room:{room_id}:questions"
+
+
+def votes(room_id: str) -> str:
+    """Set: `<question id>:<member id>` for every upvote, so each member votes once."""
+    return f"{PREFIX}:room:{room_id}:votes"
+
+
+def club(club_id: str) -> str:
+    """Hash: id, name, description, visibility (public/private), created_by, created_at."""
+    return f"{PREFIX}:club:{club_id}"
+
+
+def club_members(club_id: str) -> str:
+    """Hash: identity id -> display name, for the club's members (followers and hosts)."""
+    return f"{PREFIX}:club:{club_id}:members"
+
+
+def event_guests(event_id: str) -> str:
+    """Set: identity ids let into an event's rooms by an invite link."""
+    return f"{PREFIX}:event:{event_id}:guests"
+
+
+NONE = f"{PREFIX}:none"
+"""A key that is never written: stands in for the access keys of a room with no club or event."""
+
+
+def room_keys(room_id: str, club_id: str = "", event_id: str = "") -> list[str]:
     """The keys one room's transitions touch, in the order server/state/lua/lib.lua names them."""
     return [
         room(room_id), members(room_id), counts(room_id), log(room_id), LIVE_ROOMS,
         stage(room_id), audience(room_id), hands(room_id), invites(room_id), bans(room_id),
+        visitors(room_id), stage_time(room_id), questions(room_id), votes(room_id),
+        club_members(club_id) if club_id else NONE, event_guests(event_id) if event_id else NONE,
     ]
+
+
+# Clubs and scheduled rooms (docs/scheduling.md)
+
+PUBLIC_CLUBS = f"{PREFIX}:clubs:public"
+"""Sorted set: ids of public clubs, scored by creation time."""
+
+SERIES_BY_END = f"{PREFIX}:events:by_end"
+"""Sorted set: event series ids, scored by when their last occurrence ends (unix seconds)."""
+
+
+def club_hosts(club_id: str) -> str:
+    """Set: identity ids of the club's hosts (each is in club_members too)."""
+    return f"{PREFIX}:club:{club_id}:hosts"
+
+
+def club_events(club_id: str) -> str:
+    """Sorted set: ids of the club's event series, scored by creation time."""
+    return f"{PREFIX}:club:{club_id}:events"
+
+
+def identity_clubs(identity_id: str) -> str:
+    """Set: ids of the clubs an identity is a member of."""
+    return f"{PREFIX}:identity:{identity_id}:clubs"
+
+
+def event(event_id: str) -> str:
+    """Hash: id, club_id, title, agenda, timezone, start, duration_minutes, host_id, host_name,
+    cohosts (JSON [{id, name}]), visibility, recurrence (JSON), created_at."""
+    return f"{PREFIX}:event:{event_id}"
+
+
+def event_themes(event_id: str) -> str:
+    """Hash: occurrence date (local, YYYY-MM-DD) -> that occurrence's theme."""
+    return f"{PREFIX}:event:{event_id}:themes"
+
+
+def event_rooms(event_id: str) -> str:
+    """Hash: occurrence date -> id of the live room opened for it."""
+    return f"{PREFIX}:event:{event_id}:rooms"
+
+
+def event_opening(event_id: str, day: str) -> str:
+    """String (short TTL): held while one request opens the occurrence's room."""
+    return f"{PREFIX}:event:{event_id}:opening:{day}"
+
+
+def event_rsvps(event_id: str, day: str) -> str:
+    """Hash: identity id -> display name of everyone interested in one occurrence."""
+    return f"{PREFIX}:event:{event_id}:rsvps:{day}"
+
+
+def event_invite_links(event_id: str) -> str:
+    """Sorted set: ids of the event's invite links, scored by creation time."""
+    return f"{PREFIX}:event:{event_id}:invite_links"
+
+
+def invite_link(invite_id: str) -> str:
+    """Hash: id, token, event_id, club_id, created_by, created_at, expires_at, max_uses, uses,
+    revoked (0|1), follow_club (0|1)."""
+    return f"{PREFIX}:invite_link:{invite_id}"
+
+
+def invite_link_token(token: str) -> str:
+    """String: the id of the invite link with this token."""
+    return f"{PREFIX}:invite_token:{token}"
+
+
+def invite_link_accepted(invite_id: str) -> str:
+    """Set: identity ids that have accepted the invite link (each uses it once)."""
+    return f"{PREFIX}:invite_link:{invite_id}:accepted"

@@ -14,6 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from collections.abc import Sequence
 from importlib import resources
 
 from redis.asyncio import Redis
@@ -22,6 +23,7 @@ from redis.exceptions import ResponseError
 
 from server.identity import Identity
 from server.rules.permissions import Action, permitted
+from server.roundup import Roundup, RoundupRoom, StageTime
 from server.rules.roles import Role, is_on_stage
 from server.state import keys
 from signaling import messages as m
@@ -46,6 +48,9 @@ _REFUSALS = {
         ErrorCode.DIRECT_STAGE_DISABLED, "this room doesn't allow moving listeners straight to the stage; invite them"
     ),
     "unmute_not_allowed": (ErrorCode.UNMUTE_NOT_ALLOWED, "a moderator muted you, and this room doesn't let you unmute"),
+    "not_invited": (ErrorCode.NOT_INVITED, "this room is for invited guests (or the club's members) only"),
+    "question_not_found": (ErrorCode.QUESTION_NOT_FOUND, "there is no such question"),
+    "already_voted": (ErrorCode.ALREADY_VOTED, "you have already upvoted that question"),
 }
 
 
@@ -80,6 +85,12 @@ class Room:
     seq: int
     settings: m.RoomSettings
     counts: dict[Role, int] = field(default_factory=dict)
+    visibility: str = "public"
+    club_id: str | None = None
+    event_id: str | None = None
+    occurrence: str | None = None
+    cohosts: tuple[str, ...] = ()
+    opens_at: float = 0.0
 
     @property
     def live(self) -> bool:
@@ -110,10 +121,24 @@ class Snapshot:
     stage: list[m.MemberView]
     audience: m.Audience
     hands: list[m.Hand]
+    questions: list[m.Question]
+    your_votes: list[str]
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
+
+
+def _question_order(question: m.Question) -> tuple[int, str]:
+    """Most votes first, then the order asked."""
+    return (-question.votes, question.asked_at)
 
 
 def _refusal(error: ResponseError) -> DropinError:
     text = str(error)
+    if text.startswith("not_open_yet:"):
+        opens = datetime.fromtimestamp(float(text.split(":", 1)[1]), timezone.utc).strftime("%H:%M UTC")
+        return DropinError(ErrorCode.NOT_OPEN_YET, f"this room opens to everyone at {opens}")
     if text.startswith("banned:"):
         until = float(text.split(":", 1)[1])
         if until == 0:
@@ -134,6 +159,7 @@ class RoomStore:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._access: dict[str, tuple[str, str]] = {}  # room id -> (club id, event id); never change
         self._create = _script(redis, "create_room.lua")
         self._join = _script(redis, "join.lua")
         self._leave = _script(redis, "leave.lua")
@@ -141,21 +167,42 @@ class RoomStore:
         self._act = _script(redis, "act.lua")
 
     async def _run(self, script: AsyncScript, room_id: str, *args: object):
+        access = self._access.get(room_id)
+        if access is None:
+            club_id, event_id = await self.redis.hmget(keys.room(room_id), "club_id", "event_id")
+            access = (club_id or "", event_id or "")
+            if club_id is not None:  # the room exists: cache it
+                self._access[room_id] = access
         try:
-            return await script(keys=keys.room_keys(room_id), args=list(args))
+            return await script(keys=keys.room_keys(room_id, *access), args=list(args))
         except ResponseError as error:
             raise _refusal(error) from None
 
     # Rooms
 
     async def create(
-        self, host: Identity, title: str, description: str = "", settings: m.RoomSettings | None = None
+        self,
+        host: Identity,
+        title: str,
+        description: str = "",
+        settings: m.RoomSettings | None = None,
+        *,
+        visibility: str = "public",
+        club_id: str | None = None,
+        event_id: str | None = None,
+        occurrence: str | None = None,
+        cohosts: Sequence[str] = (),
+        opens_at: float = 0.0,
     ) -> Room:
+        """Open a live room. A scheduled room names its club, event and occurrence; its co-hosts
+        join as moderators, and others may join from `opens_at` if `visibility` lets them."""
         settings = settings or m.RoomSettings()
         room_id = secrets.token_urlsafe(8)
+        self._access[room_id] = (club_id or "", event_id or "")
         await self._run(
             self._create, room_id, room_id, title, description, host.id, host.name, time.time(),
             int(settings.allow_direct_stage), int(settings.speakers_may_unmute), settings.invite_ttl_s,
+            visibility, club_id or "", event_id or "", occurrence or "", json.dumps(list(cohosts)), opens_at,
         )
         return await self.get(room_id)
 
@@ -181,6 +228,12 @@ class RoomStore:
                 invite_ttl_s=int(fields["invite_ttl_s"]),
             ),
             counts={Role(role): int(n) for role, n in counts.items() if int(n) > 0},
+            visibility=fields.get("visibility") or "public",
+            club_id=fields.get("club_id") or None,
+            event_id=fields.get("event_id") or None,
+            occurrence=fields.get("occurrence") or None,
+            cohosts=tuple(json.loads(fields.get("cohosts") or "[]")),
+            opens_at=float(fields.get("opens_at") or 0),
         )
 
     async def live(self, limit: int = 200) -> list[Room]:
@@ -221,7 +274,7 @@ class RoomStore:
 
     async def act(
         self, room_id: str, actor_id: str, action: Action, target_id: str | None = None,
-        ban: str = "none", ban_minutes: int = 60,
+        ban: str = "none", ban_minutes: int = 60, detail: str = "",
     ) -> int:
         """Take a room action if the actor's role permits it on the target's; returns the new seq."""
         if target_id is not None and target_id == actor_id:
@@ -239,7 +292,7 @@ class RoomStore:
             result = await self._run(
                 self._act, room_id, action.value, actor.id, actor.role.value,
                 target.id if target else "", target.role.value if target else "",
-                time.time(), ban, ban_minutes,
+                time.time(), ban, ban_minutes, detail,
             )
             if result != "conflict":
                 return int(result)
@@ -249,7 +302,9 @@ class RoomStore:
         """Let a member's invitation lapse if it has expired (a timer's action, not a member's)."""
         member = await self.member(room_id, member_id)
         if member is not None:
-            await self._run(self._act, room_id, "expire_invite", member.id, member.role.value, "", "", time.time(), "none", 0)
+            await self._run(
+                self._act, room_id, "expire_invite", member.id, member.role.value, "", "", time.time(), "none", 0, ""
+            )
 
     # Views
 
@@ -275,7 +330,9 @@ class RoomStore:
             pipe.zrange(keys.stage(room_id), 0, -1)
             pipe.zrange(keys.hands(room_id), 0, -1, withscores=True)
             pipe.hget(keys.invites(room_id), member_id)
-            seq, raw_you, stage_ids, hands, invitation = await pipe.execute()
+            pipe.hvals(keys.questions(room_id))
+            pipe.smembers(keys.votes(room_id))
+            seq, raw_you, stage_ids, hands, invitation, questions, votes = await pipe.execute()
         if raw_you is None:
             raise DropinError(ErrorCode.NOT_JOINED, "you are not in this room")
         you = Member.from_json(raw_you)
@@ -296,6 +353,8 @@ class RoomStore:
             stage=stage,
             audience=m.Audience(count=count, names=names),
             hands=shown,
+            questions=sorted((m.Question.model_validate_json(q) for q in questions), key=_question_order),
+            your_votes=sorted(v.split(":", 1)[0] for v in votes if v.endswith(f":{member_id}")),
         )
 
     async def events_since(self, room_id: str, last_seq: int, upto: int) -> list[m.Message] | None:
@@ -307,6 +366,48 @@ class RoomStore:
         if len(events) != upto - last_seq:
             return None
         return events
+
+    async def roundup(self, room_id: str) -> Roundup:
+        """What happened in the room: audience, stage time, hands, questions, the host's notes."""
+        room = await self.get(room_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hmget(keys.room(room_id), "peak_listeners", "hands_raised", "notes")
+            pipe.scard(keys.visitors(room_id))
+            pipe.hgetall(keys.stage_time(room_id))
+            pipe.hvals(keys.questions(room_id))
+            pipe.zrange(keys.stage(room_id), 0, -1)
+            (peak, hands, notes), visitors, stage_time, questions, on_stage = await pipe.execute()
+        seconds = {id: json.loads(raw) for id, raw in stage_time.items()}
+        now = time.time()
+        for member in map(Member.from_json, await self._members(room_id, on_stage)):
+            raw = json.loads(await self.redis.hget(keys.members(room_id), member.id) or "{}")
+            if raw.get("stage_since"):  # still on stage: count the time so far
+                entry = seconds.setdefault(member.id, {"name": member.name, "seconds": 0})
+                entry["seconds"] += now - raw["stage_since"]
+        return Roundup(
+            room=RoundupRoom(id=room.id, title=room.title, description=room.description, host=room.host.name),
+            event=m.EventRef(id=room.event_id, date=room.occurrence) if room.event_id else None,
+            status=room.status,
+            started_at=_iso(room.created_at),
+            ended_at=_iso(room.ended_at) if room.ended_at else None,
+            peak_listeners=int(peak or 0),
+            unique_listeners=visitors,
+            stage=sorted(
+                (StageTime(id=id, name=e["name"], seconds=e["seconds"]) for id, e in seconds.items()),
+                key=lambda s: -s.seconds,
+            ),
+            hands_raised=int(hands or 0),
+            questions=sorted((m.Question.model_validate_json(q) for q in questions), key=_question_order),
+            notes=notes or "",
+        )
+
+    async def set_notes(self, room_id: str, actor: Identity, notes: str) -> str:
+        """The host's own notes for the round-up."""
+        room = await self.get(room_id)
+        if actor.id != room.host.id:
+            raise DropinError(ErrorCode.FORBIDDEN, "only the room's host can write its notes")
+        await self.redis.hset(keys.room(room_id), "notes", notes)
+        return notes
 
     async def _members(self, room_id: str, ids: list[str]) -> list[str]:
         if not ids:

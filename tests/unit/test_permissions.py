@@ -32,6 +32,9 @@ ALLOWED: dict[str, set[tuple[str, str | None]]] = {
     "remove_moderator": {(H, M), (M, M)},
     "mute": {(H, M), (H, S), (M, M), (M, S)},
     "remove": {(H, M), (H, S), (H, L), (M, S), (M, L)},
+    "ask": {(H, None), (M, None), (S, None), (L, None)},
+    "upvote": {(H, None), (M, None), (S, None), (L, None)},
+    "mark_answered": {(H, None), (M, None)},
 }
 
 CELLS = list(itertools.product(Action, ROLES, [None, *ROLES]))

@@ -1,6 +1,6 @@
 -- One room action, already permitted by server/rules/permissions.py for the roles the caller read.
 -- ARGV: action, actor_id, actor_role, target_id, target_role, now, ban ('none'|'timed'|'room'),
---       ban_minutes. ('' for an absent target.)
+--       ban_minutes, detail (a question's text or id). ('' for an absent target.)
 -- Returns the room's sequence number after the action, or 'conflict' if either member's role
 -- changed since the caller read it (the caller re-reads and decides again).
 local refused = require_live()
@@ -28,6 +28,7 @@ if action == 'raise_hand' then
   if redis.call('ZSCORE', K_HANDS, actor.id) then return redis.error_reply('hand_already_raised') end
   if redis.call('HEXISTS', K_INVITES, actor.id) == 1 then return redis.error_reply('already_invited') end
   redis.call('ZADD', K_HANDS, now, actor.id)
+  redis.call('HINCRBY', K_ROOM, 'hands_raised', 1)
   log({type = 'hand_raised', hand = {id = actor.id, name = actor.name, raised_at = now}})
 
 elseif action == 'lower_hand' or action == 'dismiss_hand' then
@@ -115,10 +116,34 @@ elseif action == 'remove' then
     until_ts = now + 60 * tonumber(ARGV[8])
   end
   if until_ts then redis.call('HSET', K_BANS, target.id, until_ts) end
-  drop_member(target)
+  drop_member(target, now)
   clear_hand_and_invite(target.id, 'left', 'left')
   log({type = 'member_removed', id = target.id, role = target.role,
        banned_until = until_ts ~= 0 and until_ts or nil, banned_for_room = until_ts == 0})
+
+elseif action == 'ask' then
+  local id = 'q' .. redis.call('HINCRBY', K_ROOM, 'questions_asked', 1)
+  local question = {id = id, by = {id = actor.id, name = actor.name}, text = ARGV[9], votes = 0,
+                    answered = false, asked_at = now}
+  redis.call('HSET', K_QUESTIONS, id, cjson.encode(question))
+  log({type = 'question_asked', question = question})
+
+elseif action == 'upvote' or action == 'mark_answered' then
+  local raw = redis.call('HGET', K_QUESTIONS, ARGV[9])
+  if not raw then return redis.error_reply('question_not_found') end
+  local question = cjson.decode(raw)
+  if action == 'upvote' then
+    if redis.call('SADD', K_VOTES, question.id .. ':' .. actor.id) == 0 then
+      return redis.error_reply('already_voted')
+    end
+    question.votes = question.votes + 1
+  elseif question.answered then
+    return seq_now()
+  else
+    question.answered = true
+  end
+  redis.call('HSET', K_QUESTIONS, question.id, cjson.encode(question))
+  log({type = 'question_updated', question = question})
 
 else
   return redis.error_reply('unknown_action')

@@ -7,6 +7,11 @@ if ARGV[1] == '' then
 elseif redis.call('HGET', K_ROOM, 'host_id') ~= ARGV[1] then
   return redis.error_reply('forbidden')
 end
+local now = tonumber(ARGV[2])
+for _, id in ipairs(redis.call('ZRANGE', K_STAGE, 0, -1)) do
+  local m = get_member(id)
+  if m then stage_exit(m, now) end
+end
 redis.call('HSET', K_ROOM, 'status', 'ended', 'ended_at', ARGV[2])
 redis.call('ZREM', K_LIVE, redis.call('HGET', K_ROOM, 'id'))
 redis.call('DEL', K_MEMBERS, K_COUNTS, K_STAGE, K_AUDIENCE, K_HANDS, K_INVITES)

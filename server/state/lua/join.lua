@@ -1,4 +1,6 @@
 -- Add a member to a live room, or return their membership if they are still in it (a rejoin).
+-- The host and co-hosts may come in as soon as the room exists; everyone else from `opens_at`,
+-- and into a club or invite-only room only as a club member or invited guest.
 -- ARGV: member_id, name, now. Returns {role, seq, is_new (1|0)}.
 local refused = require_live()
 if refused then return redis.error_reply(refused) end
@@ -9,11 +11,31 @@ if banned_until and (tonumber(banned_until) == 0 or tonumber(banned_until) > now
 end
 local existing = get_member(id)
 if existing then return {existing.role, seq_now(), 0} end
+
+local room = redis.call('HMGET', K_ROOM, 'host_id', 'cohosts', 'opens_at', 'visibility')
 local role = 'listener'
-if redis.call('HGET', K_ROOM, 'host_id') == id then role = 'host' end
+if room[1] == id then
+  role = 'host'
+else
+  for _, cohost in ipairs(cjson.decode(room[2] or '[]')) do
+    if cohost == id then role = 'moderator' end
+  end
+end
+if role == 'listener' then
+  local opens_at = tonumber(room[3] or '0')
+  if now < opens_at then return redis.error_reply('not_open_yet:' .. opens_at) end
+  local guest = redis.call('SISMEMBER', K_GUESTS, id) == 1
+  if room[4] == 'invite' and not guest then return redis.error_reply('not_invited') end
+  if room[4] == 'club' and not guest and redis.call('HEXISTS', K_CLUB_MEMBERS, id) == 0 then
+    return redis.error_reply('not_invited')
+  end
+end
+
 local m = {id = id, name = ARGV[2], role = role, joined_at = now, since = now, muted = false}
+if on_stage(role) then m.stage_since = now end
 put_member(m)
 redis.call('HINCRBY', K_COUNTS, role, 1)
 index(m)
+if role == 'listener' then note_listener(m) end
 local seq = log({type = 'member_joined', member = view(m)})
 return {role, seq, 1}

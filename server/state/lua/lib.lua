@@ -1,6 +1,8 @@
 -- Shared by every room script (prepended to each). KEYS are server/state/keys.py room_keys().
 local K_ROOM, K_MEMBERS, K_COUNTS, K_LOG, K_LIVE = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local K_STAGE, K_AUDIENCE, K_HANDS, K_INVITES, K_BANS = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local K_VISITORS, K_STAGE_TIME, K_QUESTIONS, K_VOTES = KEYS[11], KEYS[12], KEYS[13], KEYS[14]
+local K_CLUB_MEMBERS, K_GUESTS = KEYS[15], KEYS[16]
 local LOG_MAXLEN = 10000
 
 local function on_stage(role)
@@ -57,21 +59,44 @@ local function clear_hand_and_invite(id, hand_reason, invite_outcome)
   end
 end
 
+-- For the round-up: who came to listen, the most listening at once, time spent on stage.
+local function note_listener(m)
+  redis.call('SADD', K_VISITORS, m.id)
+  local listening = tonumber(redis.call('HGET', K_COUNTS, 'listener') or '0')
+  if listening > tonumber(redis.call('HGET', K_ROOM, 'peak_listeners') or '0') then
+    redis.call('HSET', K_ROOM, 'peak_listeners', listening)
+  end
+end
+
+local function stage_exit(m, now)
+  if not m.stage_since then return end
+  local raw = redis.call('HGET', K_STAGE_TIME, m.id)
+  local total = {name = m.name, seconds = 0}
+  if raw then total = cjson.decode(raw) end
+  total.seconds = total.seconds + (now - m.stage_since)
+  redis.call('HSET', K_STAGE_TIME, m.id, cjson.encode(total))
+  m.stage_since = nil
+end
+
 local function set_role(m, role, now)
   redis.call('HINCRBY', K_COUNTS, m.role, -1)
   redis.call('HINCRBY', K_COUNTS, role, 1)
+  if on_stage(role) and not on_stage(m.role) then m.stage_since = now end
+  if not on_stage(role) then stage_exit(m, now) end
   m.role = role
   m.since = now
   if not on_stage(role) then
     m.muted = false
     m.muted_by = nil
+    note_listener(m)
   end
   put_member(m)
   index(m)
   return log({type = 'member_updated', member = view(m)})
 end
 
-local function drop_member(m)
+local function drop_member(m, now)
+  stage_exit(m, now)
   redis.call('HDEL', K_MEMBERS, m.id)
   redis.call('HINCRBY', K_COUNTS, m.role, -1)
   redis.call('ZREM', K_STAGE, m.id)

@@ -1,0 +1,75 @@
+"""The round-up of a room: what happened, for the host to share afterwards (JSON or Markdown)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from signaling.messages import EventRef, Question
+
+
+class StageTime(BaseModel):
+    id: str
+    name: str
+    seconds: float
+
+
+class RoundupRoom(BaseModel):
+    id: str
+    title: str
+    description: str
+    host: str
+
+
+class Roundup(BaseModel):
+    room: RoundupRoom
+    event: EventRef | None
+    status: str
+    started_at: str
+    ended_at: str | None
+    peak_listeners: int
+    unique_listeners: int
+    stage: list[StageTime]
+    hands_raised: int
+    questions: list[Question]
+    notes: str
+
+    def to_markdown(self) -> str:
+        lines = [f"# {self.room.title} — round-up", ""]
+        if self.room.description:
+            lines += [self.room.description, ""]
+        started = datetime.fromisoformat(self.started_at)
+        when = f"{started:%a %d %b %Y, %H:%M} UTC"
+        if self.ended_at:
+            ended = datetime.fromisoformat(self.ended_at)
+            when += f" to {ended:%H:%M} UTC ({_duration((ended - started).total_seconds())})"
+        else:
+            when += ", still live"
+        lines += [
+            f"- **When:** {when}",
+            f"- **Host:** {self.room.host}",
+            f"- **Listeners:** {self.unique_listeners} in all, {self.peak_listeners} at the peak",
+            f"- **Hands raised:** {self.hands_raised}",
+            "",
+            "## On stage",
+            "",
+        ]
+        lines += [f"- {s.name} — {_duration(s.seconds)}" for s in self.stage] or ["Nobody took the stage."]
+        lines += ["", "## Questions", ""]
+        lines += [
+            f"- {q.text} — {q.by.name}, {q.votes} vote{'s' if q.votes != 1 else ''}"
+            + (" (answered)" if q.answered else " (not answered)")
+            for q in self.questions
+        ] or ["No questions were asked."]
+        if self.notes.strip():
+            lines += ["", "## Host's notes", "", self.notes.strip()]
+        return "\n".join(lines) + "\n"
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return "under a minute"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
