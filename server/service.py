@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 
@@ -27,7 +28,7 @@ from server.rules.permissions import MODERATING, Action
 from server.rules.roles import Role, may_speak
 from server.rules.visibility import visible_to
 from server.state import keys
-from server.state.rooms import Member, Room, RoomStore
+from server.state.rooms import Joined, Room, RoomStore
 from signaling import messages as m
 from signaling.errors import DropinError, ErrorCode
 from signaling.session import Session
@@ -111,6 +112,7 @@ class RoomService:
         )
         self._sessions: dict[str, dict[str, Session]] = {}
         self._feeds: dict[str, RoomFeed] = {}
+        self._joining: Counter[str] = Counter()
         self._timers: set[asyncio.Task[None]] = set()
         self._audience_dirty: set[str] = set()
         self._batcher: asyncio.Task[None] | None = None
@@ -133,13 +135,9 @@ class RoomService:
 
     async def join(self, session: Session, room_id: str, token: str, last_seq: int | None) -> m.Welcome:
         identity = self.tokens.verify(token)
-        if room_id not in self._feeds:
-            seq = (await self.store.get(room_id)).seq
-            if room_id not in self._feeds:
-                self._feeds[room_id] = RoomFeed(self.store.redis, room_id, seq, self._apply_factory(room_id))
         try:
-            joined = await self.store.join(room_id, identity)
-        except DropinError:
+            joined = await self._join_with_feed(room_id, identity)
+        except Exception:
             await self._stop_feed_if_idle(room_id)
             raise
         member = joined.member
@@ -171,6 +169,18 @@ class RoomService:
             resumed=missed is not None,
             missed=[e for e in missed or [] if visible_to(e, member.id, member.role)],
         )
+
+    async def _join_with_feed(self, room_id: str, identity: Identity) -> Joined:
+        """Make sure this node follows the room's log, then join it; the feed stays up meanwhile."""
+        self._joining[room_id] += 1
+        try:
+            if room_id not in self._feeds:
+                seq = (await self.store.get(room_id)).seq
+                if room_id not in self._feeds:
+                    self._feeds[room_id] = RoomFeed(self.store.redis, room_id, seq, self._apply_factory(room_id))
+            return await self.store.join(room_id, identity)
+        finally:
+            self._joining[room_id] -= 1
 
     async def negotiate(self, session: Session, sdp: str) -> str:
         room_id, member_id = self._current(session)
@@ -294,8 +304,9 @@ class RoomService:
         await self._stop_feed_if_idle(room_id)
 
     async def _stop_feed_if_idle(self, room_id: str) -> None:
-        if not self._sessions.get(room_id):
+        if not self._sessions.get(room_id) and not self._joining[room_id]:
             self._sessions.pop(room_id, None)
+            self._joining.pop(room_id, None)
             feed = self._feeds.pop(room_id, None)
             if feed is not None:
                 await feed.stop()
