@@ -12,10 +12,11 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 
-from server.api import errors, identity, rooms
+from server.api import clubs, errors, events, identity, invites, rooms
 from server.config import Settings
 from server.identity import TokenIssuer, load_or_create_secret
 from server.media.aiortc_adapter import check_internals
+from server.schedule.service import ScheduleService
 from server.service import RoomService
 from server.state.redis_server import redis_url_for
 from server.state.rooms import RoomStore
@@ -71,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.tokens = TokenIssuer(secret, settings.token_ttl_s)
             app.state.service = RoomService(RoomStore(redis), app.state.tokens, settings)
             app.state.service.start()
+            app.state.schedule = ScheduleService(app.state.service.store, settings)
             try:
                 yield
             finally:
@@ -81,6 +83,8 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     app.include_router(identity.router)
     app.include_router(rooms.router)
+    for scheduling in (clubs, events, invites):
+        app.include_router(scheduling.router)
 
     @app.websocket("/ws")
     async def signalling(websocket: WebSocket) -> None:

@@ -71,12 +71,13 @@ class RoomFeed:
 
     async def _run(self) -> None:
         stream = keys.log(self.room_id)
-        while True:
+        task = asyncio.current_task()
+        while not task.cancelling():  # type: ignore[union-attr]
             try:
                 batches = await self._redis.xread({stream: f"{self.position}-0"}, block=BLOCK_MS, count=100)
             except Exception:
                 # redis-py turns a cancellation during a read into its own TimeoutError.
-                if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                if task.cancelling():  # type: ignore[union-attr]
                     raise asyncio.CancelledError from None
                 log.exception("reading the log of room %s", self.room_id)
                 await asyncio.sleep(1)
@@ -135,11 +136,7 @@ class RoomService:
 
     async def join(self, session: Session, room_id: str, token: str, last_seq: int | None) -> m.Welcome:
         identity = self.tokens.verify(token)
-        try:
-            joined = await self._join_with_feed(room_id, identity)
-        except Exception:
-            await self._stop_feed_if_idle(room_id)
-            raise
+        joined = await self._join_with_feed(room_id, identity)
         member = joined.member
         session.room_id, session.member_id, session.name, session.role = room_id, member.id, member.name, member.role.value
         sessions = self._sessions.setdefault(room_id, {})
@@ -171,14 +168,18 @@ class RoomService:
         )
 
     async def _join_with_feed(self, room_id: str, identity: Identity) -> Joined:
-        """Make sure this node follows the room's log, then join it; the feed stays up meanwhile."""
+        """Join the room, and make sure this node follows its log from before the join.
+
+        A running feed is kept running while the join is in flight.
+        """
         self._joining[room_id] += 1
         try:
+            before = None if room_id in self._feeds else (await self.store.get(room_id)).seq
+            joined = await self.store.join(room_id, identity)
             if room_id not in self._feeds:
-                seq = (await self.store.get(room_id)).seq
-                if room_id not in self._feeds:
-                    self._feeds[room_id] = RoomFeed(self.store.redis, room_id, seq, self._apply_factory(room_id))
-            return await self.store.join(room_id, identity)
+                after = before if before is not None else joined.seq - 1
+                self._feeds[room_id] = RoomFeed(self.store.redis, room_id, after, self._apply_factory(room_id))
+            return joined
         finally:
             self._joining[room_id] -= 1
 

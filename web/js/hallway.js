@@ -1,8 +1,13 @@
-// Hallway page: pick a name, start a room, or join one of the live rooms.
+// Hallway page: pick a name, start a room, or join one of the live rooms; see the
+// scheduled rooms starting soon, browse the clubs, or start a club.
 
 import { api, ensureIdentity, getIdentity } from './api.js';
+import { h, plural, statusBadge, syncChildren } from './dom.js';
+import { describeError } from './errors.js';
+import { formatOccurrenceTime } from './time.js';
 
 const REFRESH_MS = 5_000;
+const SCHEDULE_REFRESH_MS = 30_000;
 
 const nameInput = document.getElementById('name');
 const createForm = document.getElementById('create-form');
@@ -126,3 +131,124 @@ async function refreshRooms() {
 
 refreshRooms();
 setInterval(refreshRooms, REFRESH_MS);
+
+// ---- scheduled rooms starting soon ------------------------------------------
+
+const soonList = document.getElementById('soon');
+const soonStatus = document.getElementById('soon-status');
+
+const eventUrl = (id) => `/events/${encodeURIComponent(id)}`;
+const clubUrl = (id) => `/clubs/${encodeURIComponent(id)}`;
+
+function createSoonCard() {
+  return h('li', { class: 'card' },
+    h('h3', { class: 'card-title' }),
+    h('p', { class: 'card-club muted' }),
+    h('p', { class: 'card-time' }),
+    h('p', { class: 'card-theme' }),
+    h('p', { class: 'card-status' }),
+    h('a', { class: 'button-link', text: 'View' }));
+}
+
+function updateSoonCard(item, occurrence) {
+  item.querySelector('.card-title').textContent = occurrence.title ?? 'Scheduled room';
+  const club = item.querySelector('.card-club');
+  club.textContent = occurrence.club ? occurrence.club.name : '';
+  club.hidden = !occurrence.club;
+  item.querySelector('.card-time').textContent = formatOccurrenceTime(occurrence.starts_at, occurrence.timezone);
+  const theme = item.querySelector('.card-theme');
+  theme.textContent = occurrence.theme ? `Theme: ${occurrence.theme}` : '';
+  theme.hidden = !occurrence.theme;
+  const live = occurrence.status === 'live';
+  item.querySelector('.card-status').replaceChildren(statusBadge(live ? 'live' : 'starting_soon'));
+  const link = item.querySelector('a');
+  link.href = eventUrl(occurrence.event_id);
+  link.setAttribute('aria-label', `View ${occurrence.title ?? 'scheduled room'}`);
+}
+
+async function refreshSoon() {
+  try {
+    const { occurrences } = await api('GET', '/api/occurrences/soon');
+    syncChildren(soonList, occurrences, (o) => `${o.event_id}/${o.date}`, createSoonCard, updateSoonCard);
+    soonStatus.textContent = occurrences.length ? '' : 'Nothing scheduled in the next hour.';
+  } catch (error) {
+    soonStatus.textContent = `Couldn't load scheduled rooms: ${describeError(error)}`;
+  }
+}
+
+// ---- clubs ----------------------------------------------------------------
+
+const clubsList = document.getElementById('clubs');
+const clubsStatus = document.getElementById('clubs-status');
+
+function createClubCard() {
+  return h('li', { class: 'card' },
+    h('h3', { class: 'card-title' }, h('a')),
+    h('p', { class: 'card-description' }),
+    h('p', { class: 'card-members muted' }));
+}
+
+function updateClubCard(item, club) {
+  const link = item.querySelector('.card-title a');
+  link.href = clubUrl(club.id);
+  link.textContent = club.name;
+  const description = item.querySelector('.card-description');
+  description.textContent = club.description ?? '';
+  description.hidden = !club.description;
+  const members = plural(club.member_count ?? 0, 'member');
+  item.querySelector('.card-members').textContent =
+    club.visibility === 'private' ? `Private club · ${members}` : members;
+}
+
+async function refreshClubs() {
+  try {
+    const { clubs } = await api('GET', '/api/clubs');
+    syncChildren(clubsList, clubs, (club) => club.id, createClubCard, updateClubCard);
+    clubsStatus.textContent = clubs.length ? '' : 'No clubs yet. Start one below!';
+  } catch (error) {
+    clubsStatus.textContent = `Couldn't load clubs: ${describeError(error)}`;
+  }
+}
+
+// ---- start a club -----------------------------------------------------------
+
+const clubForm = document.getElementById('club-form');
+const clubButton = document.getElementById('club-button');
+const clubError = document.getElementById('club-error');
+
+clubForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  clubError.textContent = '';
+  const name = clubForm.elements.name.value.trim();
+  const description = clubForm.elements.description.value.trim();
+  if (!nameInput.value.trim()) {
+    clubError.textContent = 'Please enter your name first.';
+    nameInput.focus();
+    return;
+  }
+  if (!name) {
+    clubError.textContent = 'Please give your club a name.';
+    clubForm.elements.name.focus();
+    return;
+  }
+  clubButton.disabled = true;
+  try {
+    await ensureIdentity(nameInput.value);
+    const club = await api('POST', '/api/clubs', {
+      name,
+      description,
+      visibility: clubForm.elements.private.checked ? 'private' : 'public',
+    });
+    location.assign(clubUrl(club.id));
+  } catch (error) {
+    clubError.textContent = `Couldn't create the club: ${describeError(error)}`;
+    clubButton.disabled = false;
+  }
+});
+
+refreshSoon();
+refreshClubs();
+setInterval(() => {
+  refreshSoon();
+  refreshClubs();
+}, SCHEDULE_REFRESH_MS);

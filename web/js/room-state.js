@@ -9,6 +9,12 @@ import { isOnStage } from './permissions.js';
 
 const byRaisedAt = (a, b) => (a.raised_at < b.raised_at ? -1 : a.raised_at > b.raised_at ? 1 : 0);
 
+/** Most votes first, then the oldest first. */
+export function byVotes(a, b) {
+  if (a.votes !== b.votes) return b.votes - a.votes;
+  return a.asked_at < b.asked_at ? -1 : a.asked_at > b.asked_at ? 1 : 0;
+}
+
 export class RoomState {
   constructor() {
     /** RoomInfo, with `settings`. */
@@ -26,6 +32,10 @@ export class RoomState {
     this.invitations = new Map();
     /** ids of the speakers holding a receive slot (the server forwards their audio). */
     this.speaking = new Set();
+    /** id -> Question typed for the stage: {id, by: {id, name}, text, votes, answered, asked_at}. */
+    this.questions = new Map();
+    /** ids of the questions you upvoted. */
+    this.yourVotes = new Set();
     /** The highest room-log seq applied. */
     this.seq = null;
     this._names = new Map(); // id -> last known display name
@@ -37,6 +47,21 @@ export class RoomState {
 
   nameOf(id) {
     return this._names.get(id) ?? 'Someone';
+  }
+
+  /** The questions in the order to show them: most votes first, then the oldest. */
+  get sortedQuestions() {
+    return [...this.questions.values()].sort(byVotes);
+  }
+
+  /** Whether `id` is a listener in the room as far as this member knows (the first page of names). */
+  isListener(id) {
+    return !this.stage.has(id) && this.audienceNames.some((person) => person.id === id);
+  }
+
+  /** Your upvote was accepted (or the server says you had already voted). */
+  markVoted(questionId) {
+    this.yourVotes = new Set([...this.yourVotes, questionId]);
   }
 
   /** Listeners to show: the fetched names, less anyone who has gone on stage since. */
@@ -57,6 +82,8 @@ export class RoomState {
     this.audienceCount = joined.audience?.count ?? 0;
     this.audienceNames = joined.audience?.names ?? [];
     this.hands = [...(joined.hands ?? [])].sort(byRaisedAt);
+    this.questions = new Map((joined.questions ?? []).map((question) => [question.id, question]));
+    this.yourVotes = new Set(joined.your_votes ?? []);
     this._setSlots(joined.slot_holders ?? []);
     this._remember(this.you, ...this.stage.values(), ...this.audienceNames, ...this.hands);
     if (joined.room?.host) this._remember(joined.room.host);
@@ -155,6 +182,17 @@ export class RoomState {
     if (id === this.you?.id) return [{ kind: 'removed', banned_until, banned_for_room }];
     this._forget(id);
     this.audienceNames = this.audienceNames.filter((person) => person.id !== id);
+    return [];
+  }
+
+  _on_question_asked({ question }) {
+    this.questions.set(question.id, question);
+    this._remember(question.by);
+    return [{ kind: 'question_asked', question }];
+  }
+
+  _on_question_updated({ question }) {
+    this.questions.set(question.id, question);
     return [];
   }
 

@@ -7,6 +7,7 @@
 // its own websocket and its own peer connection.
 
 import { api, ensureIdentity, forgetToken, getIdentity, getToken } from './api.js';
+import { $, clearList, syncChildren } from './dom.js';
 import { describeError } from './errors.js';
 import { ActionMenu } from './menu.js';
 import { ACTION_LABELS, isModerator, isOnStage, memberActions } from './permissions.js';
@@ -20,14 +21,16 @@ const AUDIENCE_REFRESH_MS = 2_000;
 const AUDIENCE_PAGE = 50;
 const NOTE_MS = 10_000;
 const TIMED_BAN_MINUTES = 60;
+const QUESTION_MAX = 280;
+const QUESTION_LABEL_CHARS = 40;
 /** Join refusals that no retry can fix. */
 const FINAL_JOIN_ERRORS = new Set([
   'room_ended', 'room_not_found', 'banned', 'unauthorized', 'token_expired', 'forbidden',
-  'unsupported_version', 'invalid_message',
+  'unsupported_version', 'invalid_message', 'not_open_yet', 'not_invited',
 ]);
 const LOG_EVENTS = [
   'member_joined', 'member_left', 'member_updated', 'hand_raised', 'hand_lowered', 'invited',
-  'invite_ended', 'member_removed', 'host_changed', 'room_ended',
+  'invite_ended', 'member_removed', 'host_changed', 'room_ended', 'question_asked', 'question_updated',
 ];
 const CONNECTION_TEXT = {
   new: 'Connecting…',
@@ -44,7 +47,6 @@ const INVITE_END_NOTES = {
   declined: '',
 };
 
-const $ = (id) => document.getElementById(id);
 const ui = {
   title: $('room-title'),
   description: $('room-description'),
@@ -85,6 +87,16 @@ const ui = {
   removeHeading: $('remove-heading'),
   removeCancel: $('remove-cancel'),
   remoteAudio: $('remote-audio'),
+  eventInfo: $('room-event'),
+  eventLink: $('room-event-link'),
+  roundupLink: $('roundup-link'),
+  askForm: $('ask-form'),
+  question: $('question-text'),
+  questionLeft: $('question-left'),
+  askButton: $('ask-button'),
+  askError: $('ask-error'),
+  questionsList: $('questions-list'),
+  questionsEmpty: $('questions-empty'),
 };
 const VIEWS = ['missing-view', 'ended-view', 'join-view', 'disconnected-view', 'room-view'];
 
@@ -132,38 +144,6 @@ function fromTemplate(html) {
   const template = document.createElement('template');
   template.innerHTML = html.trim();
   return template.content.firstElementChild;
-}
-
-const keyedLists = new WeakMap(); // list element -> Map(key -> element)
-
-/** Brings `list`'s children in line with `items`, reusing elements so focus survives updates. */
-function syncList(list, items, keyOf, create, update) {
-  let elements = keyedLists.get(list);
-  if (!elements) keyedLists.set(list, (elements = new Map()));
-  const keys = new Set(items.map(keyOf));
-  for (const [key, element] of elements) {
-    if (!keys.has(key)) {
-      element.remove();
-      elements.delete(key);
-    }
-  }
-  let position = list.firstElementChild;
-  for (const item of items) {
-    const key = keyOf(item);
-    let element = elements.get(key);
-    if (!element) {
-      element = create(item);
-      elements.set(key, element);
-    }
-    update(element, item);
-    if (element === position) position = position.nextElementSibling;
-    else list.insertBefore(element, position);
-  }
-}
-
-function clearList(list) {
-  keyedLists.delete(list);
-  list.replaceChildren();
 }
 
 // ---- rendering ------------------------------------------------------------
@@ -263,7 +243,7 @@ function updateAudienceRow(s, row, person) {
 
 function renderStage(s) {
   const members = [...s.state.stage.values()];
-  syncList(ui.stage, members, (member) => member.id, createPersonRow, (row, member) => updateStageRow(s, row, member));
+  syncChildren(ui.stage, members, (member) => member.id, createPersonRow, (row, member) => updateStageRow(s, row, member));
   ui.stageEmpty.hidden = members.length > 0;
 }
 
@@ -271,7 +251,7 @@ function renderAudience(s) {
   const { state } = s;
   ui.audienceCount.textContent = `${state.audienceCount} listening`;
   const people = state.audience;
-  syncList(ui.audienceList, people, (person) => person.id, createPersonRow,
+  syncChildren(ui.audienceList, people, (person) => person.id, createPersonRow,
     (row, person) => updateAudienceRow(s, row, person));
   const more = state.audienceCount - state.audienceNames.length;
   ui.audienceMore.hidden = !(state.audienceNames.length >= AUDIENCE_PAGE && more > 0);
@@ -326,8 +306,149 @@ function renderHands(s) {
     if (pending.id === state.you.id || state.hands.some((hand) => hand.id === pending.id)) continue;
     entries.push({ id: pending.id, name: state.nameOf(pending.id), raised: false, invited: true });
   }
-  syncList(ui.handsList, entries, (entry) => entry.id, createHandRow, updateHandRow);
+  syncChildren(ui.handsList, entries, (entry) => entry.id, createHandRow, updateHandRow);
   ui.handsEmpty.hidden = entries.length > 0;
+}
+
+// ---- questions ------------------------------------------------------------
+
+const QUESTION_ROW = `
+  <li class="question">
+    <button type="button" class="vote-button"></button>
+    <div class="question-body">
+      <p class="question-text"></p>
+      <p class="question-meta muted">
+        <span class="asker"></span>
+        <span class="answered-tag" hidden>answered</span>
+        <span class="vote-words visually-hidden"></span>
+      </p>
+    </div>
+    <span class="row-actions">
+      <button type="button" class="answered-button">Mark answered</button>
+      <button type="button" class="invite-asker-button"></button>
+    </span>
+  </li>`;
+
+let questionRows = 0;
+
+/** The start of a question for a button's name: "Upvote: How do we…" (40 characters). */
+function questionStart(text) {
+  const clean = text.replace(/\s+/g, ' ').trim();
+  return clean.length > QUESTION_LABEL_CHARS ? `${clean.slice(0, QUESTION_LABEL_CHARS).trimEnd()}…` : clean;
+}
+
+function createQuestionRow() {
+  const row = fromTemplate(QUESTION_ROW);
+  const words = row.querySelector('.vote-words');
+  words.id = `question-votes-${++questionRows}`;
+  row.querySelector('.vote-button').setAttribute('aria-describedby', words.id);
+  row.querySelector('.vote-button').addEventListener('click', () => upvote(row.dataset.questionId));
+  row.querySelector('.answered-button').addEventListener('click', () => markAnswered(row.dataset.questionId));
+  row.querySelector('.invite-asker-button').addEventListener('click', () => {
+    if (session) act(session, 'invite', { target: row.dataset.askerId });
+  });
+  return row;
+}
+
+function updateQuestionRow(s, row, question) {
+  const { state } = s;
+  const moderator = isModerator(state.you.role);
+  const voted = state.yourVotes.has(question.id);
+  const start = questionStart(question.text);
+  row.dataset.questionId = question.id;
+  row.dataset.askerId = question.by.id;
+  row.classList.toggle('answered', question.answered);
+  row.querySelector('.question-text').textContent = question.text;
+  const mine = question.by.id === state.you.id;
+  row.querySelector('.asker').textContent = mine ? 'asked by you' : `asked by ${question.by.name}`;
+  row.querySelector('.answered-tag').hidden = !question.answered;
+  row.querySelector('.vote-words').textContent =
+    `${question.votes} ${question.votes === 1 ? 'vote' : 'votes'}${voted ? ', including yours' : ''}`;
+
+  const vote = row.querySelector('.vote-button');
+  vote.textContent = `▲ ${question.votes}`;
+  vote.setAttribute('aria-label', `Upvote: ${start}`);
+  vote.setAttribute('aria-pressed', String(voted));
+  vote.disabled = voted || question.answered;
+
+  const answered = row.querySelector('.answered-button');
+  answered.hidden = !moderator || question.answered;
+  answered.setAttribute('aria-label', `Mark answered: ${start}`);
+
+  const invite = row.querySelector('.invite-asker-button');
+  const canInvite = moderator && !mine && !question.answered && state.isListener(question.by.id)
+    && !state.invitations.has(question.by.id);
+  invite.hidden = !canInvite;
+  invite.textContent = `Invite ${question.by.name} to speak`;
+}
+
+function renderQuestions(s) {
+  const questions = s.state.sortedQuestions;
+  syncChildren(ui.questionsList, questions, (question) => question.id, createQuestionRow,
+    (row, question) => updateQuestionRow(s, row, question));
+  ui.questionsEmpty.hidden = questions.length > 0;
+}
+
+function updateQuestionLeft() {
+  const left = QUESTION_MAX - ui.question.value.length;
+  ui.questionLeft.textContent = left === 1 ? '1 character left' : `${left} characters left`;
+}
+
+function ask(event) {
+  event.preventDefault();
+  return once('ask', async (s) => {
+    const text = ui.question.value.trim();
+    ui.askError.textContent = '';
+    if (!text) {
+      ui.askError.textContent = 'Please type your question first.';
+      ui.question.focus();
+      return;
+    }
+    if (text.length > QUESTION_MAX) {
+      ui.askError.textContent = `Please keep your question to ${QUESTION_MAX} characters.`;
+      ui.question.focus();
+      return;
+    }
+    ui.askButton.disabled = true;
+    const { reply, error } = await act(s, 'ask', { text }, { silent: true });
+    ui.askButton.disabled = false;
+    if (s.closed) return;
+    if (reply) {
+      ui.question.value = '';
+      updateQuestionLeft();
+      note('Your question is in the list.');
+      return;
+    }
+    if (error?.code !== 'room_ended') ui.askError.textContent = describeError(error);
+  });
+}
+
+function upvote(questionId) {
+  return once(`upvote:${questionId}`, async (s) => {
+    if (!questionId || s.state.yourVotes.has(questionId)) return;
+    const row = ui.questionsList.querySelector(`[data-question-id="${CSS.escape(questionId)}"]`);
+    const hadFocus = row?.contains(document.activeElement);
+    const { reply, error } = await act(s, 'upvote', { question: questionId });
+    if (s.closed) return;
+    if (reply || error?.code === 'already_voted') {
+      if (error) setError('');
+      changeState(s, () => {
+        s.state.markVoted(questionId);
+        return [];
+      });
+      // The button is disabled now; keep focus in the question rather than losing it.
+      if (hadFocus && row?.isConnected && !row.contains(document.activeElement)) {
+        row.tabIndex = -1;
+        row.focus();
+      }
+    }
+  });
+}
+
+function markAnswered(questionId) {
+  return once(`answered:${questionId}`, async (s) => {
+    if (questionId) await act(s, 'mark_answered', { question: questionId });
+  });
 }
 
 function renderAll(s) {
@@ -336,6 +457,7 @@ function renderAll(s) {
   renderYou(s);
   renderHands(s);
   renderStage(s);
+  renderQuestions(s);
   renderAudience(s);
   refreshMenu(s);
 }
@@ -724,6 +846,8 @@ function enterRoom(s) {
   clearList(ui.stage);
   clearList(ui.audienceList);
   clearList(ui.handsList);
+  clearList(ui.questionsList);
+  ui.askError.textContent = '';
   setStatus('Connecting…');
   showView('room-view');
 }
@@ -1052,6 +1176,7 @@ async function fetchAudience(s) {
     if (!s.closed && s.state.you) {
       s.state.setAudience(page);
       renderAudience(s);
+      renderQuestions(s);
       refreshMenu(s);
     }
   } catch {
@@ -1066,6 +1191,13 @@ async function fetchAudience(s) {
 }
 
 // ---- the page -------------------------------------------------------------
+
+/** A room opened for a scheduled event links back to the event's page. */
+function renderEventLink(room) {
+  const eventId = room.event?.id;
+  ui.eventInfo.hidden = !eventId;
+  if (eventId) ui.eventLink.href = `/events/${encodeURIComponent(eventId)}`;
+}
 
 function showMissing() {
   ui.title.textContent = "This room doesn't exist";
@@ -1084,6 +1216,7 @@ async function loadRoom() {
   try {
     const room = await api('GET', roomPath);
     renderRoomInfo(room);
+    renderEventLink(room);
     if (room.status === 'ended') {
       roomEnded();
       return;
@@ -1099,6 +1232,9 @@ async function loadRoom() {
 }
 
 ui.name.value = getIdentity()?.name ?? '';
+ui.roundupLink.href = `/rooms/${encodeURIComponent(roomId)}/roundup`;
+ui.askForm.addEventListener('submit', ask);
+ui.question.addEventListener('input', updateQuestionLeft);
 ui.joinForm.addEventListener('submit', (event) => {
   event.preventDefault();
   join();
