@@ -6,7 +6,10 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from signaling.messages import EventRef, Question
+from signaling.messages import EventRef, Person, Question
+
+
+LISTED = 200  # listeners named in the Markdown; the JSON has them all
 
 
 class StageTime(BaseModel):
@@ -30,6 +33,7 @@ class Roundup(BaseModel):
     ended_at: str | None
     peak_listeners: int
     unique_listeners: int
+    listeners: list[Person]
     stage: list[StageTime]
     hands_raised: int
     questions: list[Question]
@@ -56,6 +60,10 @@ class Roundup(BaseModel):
             "",
         ]
         lines += [f"- {s.name} — {_duration(s.seconds)}" for s in self.stage] or ["Nobody took the stage."]
+        lines += ["", "## Who came to listen", ""]
+        names = [p.name for p in self.listeners]
+        lines += [", ".join(names[:LISTED]) + (f", and {len(names) - LISTED} more" if len(names) > LISTED else "")
+                  if names else "Nobody listened."]
         lines += ["", "## Questions", ""]
         lines += [
             f"- {q.text} — {q.by.name}, {q.votes} vote{'s' if q.votes != 1 else ''}"

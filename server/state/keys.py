@@ -55,7 +55,7 @@ def bans(room_id: str) -> str:
 
 
 def visitors(room_id: str) -> str:
-    """Set: every identity that has joined the room (for the round-up's unique listeners)."""
+    """Hash: identity id -> name of everyone who was in the audience at some point (round-up)."""
     return f"{PREFIX}:room:{room_id}:visitors"
 
 

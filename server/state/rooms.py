@@ -372,7 +372,7 @@ class RoomStore:
         room = await self.get(room_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hmget(keys.room(room_id), "peak_listeners", "hands_raised", "notes")
-            pipe.scard(keys.visitors(room_id))
+            pipe.hgetall(keys.visitors(room_id))
             pipe.hgetall(keys.stage_time(room_id))
             pipe.hvals(keys.questions(room_id))
             pipe.zrange(keys.stage(room_id), 0, -1)
@@ -391,7 +391,8 @@ class RoomStore:
             started_at=_iso(room.created_at),
             ended_at=_iso(room.ended_at) if room.ended_at else None,
             peak_listeners=int(peak or 0),
-            unique_listeners=visitors,
+            unique_listeners=len(visitors),
+            listeners=sorted((m.Person(id=id, name=name) for id, name in visitors.items()), key=lambda p: p.name.lower()),
             stage=sorted(
                 (StageTime(id=id, name=e["name"], seconds=e["seconds"]) for id, e in seconds.items()),
                 key=lambda s: -s.seconds,

@@ -166,6 +166,8 @@ async def test_scheduled_room_from_club_to_roundup(server, open_page: OpenPage) 
     stage = host.get_by_role("list", name="On stage")
     await expect(stage.get_by_role("listitem").filter(has_text=f"{HOST} — ")).to_have_count(1)
     assert int(await host.locator("#unique").inner_text()) >= 1
+    came = host.get_by_role("list", name="Who came to listen")
+    await expect(came.get_by_role("listitem").filter(has_text=GUEST)).to_have_count(1)
     asked = host.get_by_role("list", name="Questions").get_by_role("listitem").filter(has_text=QUESTION)
     await expect(asked).to_contain_text(f"{votes} vote")
     await expect(asked).to_contain_text(f"asked by {GUEST}")

@@ -91,6 +91,7 @@ async def test_the_round_up_of_a_room(server) -> None:
         markdown = (await api.get(f"/api/rooms/{room_id}/roundup.md")).text
     assert roundup["status"] == "ended" and roundup["ended_at"]
     assert roundup["peak_listeners"] == 2 and roundup["unique_listeners"] == 2
+    assert [p["name"] for p in roundup["listeners"]] == ["Ada", "Bo"]
     assert roundup["hands_raised"] == 2
     stage = {s["name"]: s["seconds"] for s in roundup["stage"]}
     assert set(stage) == {"Host", "Ada"} and stage["Ada"] >= 1.0 and stage["Host"] > stage["Ada"]
@@ -98,7 +99,7 @@ async def test_the_round_up_of_a_room(server) -> None:
         ("What about compliance training?", "Bo", False)]
     assert roundup["notes"] == "Great turnout."
     for text in ("# Burning questions — round-up", "- Ada — ", "What about compliance training? — Bo, 0 votes (not answered)",
-                 "Great turnout.", "2 in all, 2 at the peak"):
+                 "Great turnout.", "2 in all, 2 at the peak", "## Who came to listen\n\nAda, Bo"):
         assert text in markdown
 
 

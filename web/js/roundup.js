@@ -28,6 +28,8 @@ const ui = {
   hands: $('hands'),
   stage: $('stage-list'),
   stageEmpty: $('stage-empty'),
+  listeners: $('listener-list'),
+  listenersEmpty: $('listeners-empty'),
   questions: $('questions-list'),
   questionsEmpty: $('questions-empty'),
   notesText: $('notes-text'),
@@ -65,6 +67,10 @@ function render(roundup, room) {
   ui.stage.replaceChildren(...stage.map((person) =>
     h('li', { class: 'person', text: `${person.name} — ${formatDuration(person.seconds)}` })));
   ui.stageEmpty.hidden = stage.length > 0;
+
+  const listeners = roundup.listeners ?? [];
+  ui.listeners.replaceChildren(...listeners.map((person) => h('li', { class: 'person', text: person.name })));
+  ui.listenersEmpty.hidden = listeners.length > 0;
 
   const questions = [...(roundup.questions ?? [])].sort(byVotes);
   ui.questions.replaceChildren(...questions.map((question) =>

@@ -61,7 +61,7 @@ end
 
 -- For the round-up: who came to listen, the most listening at once, time spent on stage.
 local function note_listener(m)
-  redis.call('SADD', K_VISITORS, m.id)
+  redis.call('HSET', K_VISITORS, m.id, m.name)
   local listening = tonumber(redis.call('HGET', K_COUNTS, 'listener') or '0')
   if listening > tonumber(redis.call('HGET', K_ROOM, 'peak_listeners') or '0') then
     redis.call('HSET', K_ROOM, 'peak_listeners', listening)
