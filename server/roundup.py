@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from signaling.messages import EventRef, Person, Question
+from signaling.messages import EventRef, Person, Question, Timestamp
 
 
 LISTED = 200  # listeners named in the Markdown; the JSON has them all
@@ -29,8 +29,8 @@ class Roundup(BaseModel):
     room: RoundupRoom
     event: EventRef | None
     status: str
-    started_at: str
-    ended_at: str | None
+    started_at: Timestamp
+    ended_at: Timestamp | None
     peak_listeners: int
     unique_listeners: int
     listeners: list[Person]

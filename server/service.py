@@ -15,7 +15,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import datetime
 
 from aiortc import RTCIceServer
 from redis.asyncio import Redis
@@ -36,10 +36,6 @@ from signaling.session import Session
 log = logging.getLogger(__name__)
 
 
-def iso(timestamp: float | None) -> str | None:
-    return None if timestamp is None else datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
-
-
 def room_info(room: Room) -> m.RoomInfo:
     return m.RoomInfo(
         visibility=room.visibility,
@@ -50,8 +46,8 @@ def room_info(room: Room) -> m.RoomInfo:
         description=room.description,
         host=m.Person(id=room.host.id, name=room.host.name),
         status=room.status,
-        created_at=iso(room.created_at),
-        ended_at=iso(room.ended_at),
+        created_at=room.created_at,
+        ended_at=room.ended_at,
         settings=room.settings,
     )
 

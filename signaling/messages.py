@@ -202,8 +202,8 @@ class RoomInfo(Message):
     description: str
     host: Person
     status: str
-    created_at: str
-    ended_at: str | None = None
+    created_at: Timestamp
+    ended_at: Timestamp | None = None
     settings: RoomSettings
     visibility: str = "public"
     club_id: str | None = None

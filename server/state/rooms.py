@@ -63,11 +63,15 @@ class Member:
     since: float = 0.0
     muted: bool = False
     muted_by: str | None = None
+    stage_since: float | None = None
 
     @classmethod
     def from_json(cls, raw: str) -> "Member":
         d = json.loads(raw)
-        return cls(d["id"], d["name"], Role(d["role"]), d["joined_at"], d["since"], d["muted"], d.get("muted_by"))
+        return cls(
+            d["id"], d["name"], Role(d["role"]), d["joined_at"], d["since"], d["muted"], d.get("muted_by"),
+            d.get("stage_since"),
+        )
 
     def view(self) -> m.MemberView:
         return m.MemberView(id=self.id, name=self.name, role=self.role.value, muted=self.muted, muted_by=self.muted_by)
@@ -123,10 +127,6 @@ class Snapshot:
     hands: list[m.Hand]
     questions: list[m.Question]
     your_votes: list[str]
-
-
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
 
 
 def _question_order(question: m.Question) -> tuple[int, str]:
@@ -380,16 +380,15 @@ class RoomStore:
         seconds = {id: json.loads(raw) for id, raw in stage_time.items()}
         now = time.time()
         for member in map(Member.from_json, await self._members(room_id, on_stage)):
-            raw = json.loads(await self.redis.hget(keys.members(room_id), member.id) or "{}")
-            if raw.get("stage_since"):  # still on stage: count the time so far
+            if member.stage_since:  # still on stage: count the time so far
                 entry = seconds.setdefault(member.id, {"name": member.name, "seconds": 0})
-                entry["seconds"] += now - raw["stage_since"]
+                entry["seconds"] += now - member.stage_since
         return Roundup(
             room=RoundupRoom(id=room.id, title=room.title, description=room.description, host=room.host.name),
             event=m.EventRef(id=room.event_id, date=room.occurrence) if room.event_id else None,
             status=room.status,
-            started_at=_iso(room.created_at),
-            ended_at=_iso(room.ended_at) if room.ended_at else None,
+            started_at=room.created_at,
+            ended_at=room.ended_at,
             peak_listeners=int(peak or 0),
             unique_listeners=len(visitors),
             listeners=sorted((m.Person(id=id, name=name) for id, name in visitors.items()), key=lambda p: p.name.lower()),
