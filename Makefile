@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install dev clean
+.PHONY: run test install dev clean bench
 
-$(BIN)/dropin: pyproject.toml
+$(BIN)/dropin: pyproject.toml setup.py server/media/_fanout.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -21,6 +21,11 @@ run: install
 test: install
 	@test -x /usr/bin/chromium || { echo "make test needs Chromium: apt-get install chromium"; exit 1; }
 	$(BIN)/pytest -q
+
+## bench: the fan-out benchmark (about 4 minutes); writes docs/benchmarks.md and docs/fanout.png
+bench: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/fanout.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .dropin

@@ -16,9 +16,7 @@ import asyncio
 import os
 import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,25 +25,10 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.servers import DropinServer  # noqa: E402
 from signaling.participant import Participant, ToneTrack  # noqa: E402
 
 POLL_S = 0.005
-
-
-def start_server(port: int, data_dir: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--port", str(port), "--data-dir", data_dir, "--log-level", "warning"],
-        cwd=REPO, env=env,
-    )
-    for _ in range(200):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/rooms", timeout=1).raise_for_status()
-            return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the server did not start")
 
 
 async def first_arrival(listener: Participant, slot: int, before: int, timeout: float = 5.0) -> float:
@@ -109,13 +92,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as data_dir:
-        server = start_server(args.port, data_dir)
-        try:
-            latencies, leaked = asyncio.run(run(args.rounds, args.audience, f"http://127.0.0.1:{args.port}"))
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+    with DropinServer(args.port) as server:
+        latencies, leaked = asyncio.run(run(args.rounds, args.audience, server.url))
     ms = sorted(x * 1000 for x in latencies)
     p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
     table = (

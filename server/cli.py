@@ -80,6 +80,9 @@ def serve(settings: Settings) -> None:
             port=settings.port,
             log_level=settings.log_level,
             ws_max_size=max(1 << 20, 4 * settings.max_message_bytes),
+            # Messages are small JSON, many of them broadcast to a whole room: compressing each
+            # one per connection costs more CPU than the bytes it saves.
+            ws_per_message_deflate=False,
         )
 
 

@@ -104,8 +104,7 @@ class RoomService:
                 RTCIceServer(urls=server.urls, username=server.username, credential=server.credential)
                 for server in settings.ice_servers
             ],
-            slot_count=settings.slots,
-            on_slots_changed=self._slots_changed,
+            on_speakers_changed=self._speakers_changed,
         )
         self._sessions: dict[str, dict[str, Session]] = {}
         self._feeds: dict[str, RoomFeed] = {}
@@ -116,6 +115,7 @@ class RoomService:
 
     def start(self) -> None:
         self._batcher = asyncio.create_task(self._broadcast_audience())
+        self.router.start()
 
     async def stop(self) -> None:
         for task in [self._batcher, *self._timers]:
@@ -141,10 +141,11 @@ class RoomService:
         if previous is not None and previous is not session:
             previous.error(None, ErrorCode.SESSION_REPLACED, "you joined this room from somewhere else")
             previous.close()
+        room = await self.store.get(room_id)
+        forwarder = self.router.open_room(room_id, room.settings.slots)
         self.router.allow(room_id, member.id, may_speak(member.role) and not member.muted)
         if member.role is Role.LISTENER:
             self._audience_dirty.add(room_id)
-        room = await self.store.get(room_id)
         snapshot = await self.store.snapshot(room_id, member.id)
         missed = await self.store.events_since(room_id, last_seq, snapshot.seq) if last_seq is not None else None
         return m.Welcome(
@@ -155,8 +156,9 @@ class RoomService:
             hands=snapshot.hands,
             questions=snapshot.questions,
             your_votes=snapshot.your_votes,
-            slots=self.settings.slots,
-            slot_holders=self._slot_holders(room_id, self.router.forwarder(room_id).assignment()),
+            slots=len(forwarder.slots),
+            slot_holders=self._slot_holders(room_id, forwarder.assignment()),
+            speaking=sorted(str(member) for member in forwarder.speaking()),
             ice_servers=[m.IceServerInfo(**server.model_dump()) for server in self.settings.ice_servers],
             seq=snapshot.seq,
             resumed=missed is not None,
@@ -333,10 +335,15 @@ class RoomService:
             slots.append(m.SlotHolder(slot=index, speaker=speaker))
         return slots
 
-    def _slots_changed(self, room_id: str, holders: list[MemberId | None]) -> None:
-        event = m.SlotsEvent(slots=self._slot_holders(room_id, holders))
+    def _speakers_changed(self, room_id: str, speaking: set[MemberId], holders: list[MemberId | None]) -> None:
+        event = m.SpeakersEvent(speaking=sorted(str(member) for member in speaking), slots=self._slot_holders(room_id, holders))
+        self._broadcast(room_id, event)
+
+    def _broadcast(self, room_id: str, event: m.Message) -> None:
+        """Send `event` to everyone in the room, encoded once."""
+        text = m.encode(event)
         for session in self._sessions.get(room_id, {}).values():
-            session.send(event)
+            session.send_encoded(text)
 
     async def _broadcast_audience(self) -> None:
         """Every few seconds, tell rooms whose audience changed how many are listening."""
@@ -348,6 +355,4 @@ class RoomService:
                     room = await self.store.get(room_id)
                 except DropinError:
                     continue
-                event = m.AudienceEvent(count=room.listeners)
-                for session in self._sessions.get(room_id, {}).values():
-                    session.send(event)
+                self._broadcast(room_id, m.AudienceEvent(count=room.listeners))

@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter
 
 PROTOCOL_VERSION = 1
+MAX_SLOTS = 8  # receive slots per peer connection, the most a room may have
 
 RequestId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 RoomId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -187,6 +188,7 @@ class RoomSettings(Message):
     allow_direct_stage: bool = False
     speakers_may_unmute: bool = True
     invite_ttl_s: int = 60
+    slots: int = Field(default=3, ge=1, le=MAX_SLOTS)
 
 
 class EventRef(Message):
@@ -339,6 +341,7 @@ class Welcome(Message):
     your_votes: list[str] = []
     slots: int
     slot_holders: list[SlotHolder]
+    speaking: list[str] = []
     ice_servers: list[IceServerInfo]
     seq: int
     resumed: bool = False
@@ -388,15 +391,17 @@ class HandsEvent(Message):
     hands: list[Hand]
 
 
-class SlotsEvent(Message):
-    """Who holds which receive slot; not part of the room log."""
+class SpeakersEvent(Message):
+    """Who is talking, and who holds which receive slot; sent about every 300 ms when either
+    changed, not part of the room log."""
 
-    type: Literal["slots"] = "slots"
+    type: Literal["speakers"] = "speakers"
+    speaking: list[str]
     slots: list[SlotHolder]
 
 
 ServerMessage = Annotated[
-    Union[Joined, Answer, Ok, Pong, Error, AudienceEvent, HandsEvent, SlotsEvent, MemberJoined, MemberLeft, MemberUpdated,
+    Union[Joined, Answer, Ok, Pong, Error, AudienceEvent, HandsEvent, SpeakersEvent, MemberJoined, MemberLeft, MemberUpdated,
           HandRaised, HandLowered, Invited, InviteEnded, MemberRemoved, QuestionAsked, QuestionUpdated,
           HostChanged, RoomEnded],
     Field(discriminator="type"),

@@ -9,6 +9,7 @@ import asyncio
 import fractions
 import math
 from array import array
+from collections.abc import Callable
 
 import av
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
@@ -66,13 +67,20 @@ class Participant:
         self.welcome = await self.client.request("join", room=room_id, token=self.token, v=m.PROTOCOL_VERSION)  # type: ignore[assignment]
         return self.welcome  # type: ignore[return-value]
 
-    async def connect_media(self, microphone: MediaStreamTrack | None = None) -> None:
-        """Offer the microphone (sending `microphone` if given) and the room's slots; wait until connected."""
+    async def connect_media(
+        self,
+        microphone: MediaStreamTrack | None = None,
+        before_offer: Callable[[RTCPeerConnection], None] | None = None,
+    ) -> None:
+        """Offer the microphone (sending `microphone` if given) and the room's slots; wait until
+        connected. `before_offer` may adjust the peer connection first (the benchmark's bots do)."""
         assert self.client is not None and self.welcome is not None, "join first"
         self.pc = pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         pc.addTransceiver(microphone or "audio", direction="sendonly")
         for _ in range(self.welcome.slots):
             pc.addTransceiver("audio", direction="recvonly")
+        if before_offer is not None:
+            before_offer(pc)
         pc.on("track", self._drain)
         connected = asyncio.Event()
 

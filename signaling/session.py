@@ -97,13 +97,17 @@ class Session:
 
     def send(self, message: m.Message) -> None:
         """Queue a message for this client; a client that stops reading is disconnected."""
+        self.send_encoded(m.encode(message))
+
+    def send_encoded(self, text: str) -> None:
+        """Queue an already encoded message (one encoding for a whole room's broadcast)."""
         if self._closing:
             return
         if self._outbox.qsize() >= OUTBOX_LIMIT:
             log.warning("closing session of %s: %d messages unread", self.member_id, OUTBOX_LIMIT)
             self.close(CLOSE_POLICY)
             return
-        self._outbox.put_nowait(m.encode(message))
+        self._outbox.put_nowait(text)
 
     def close(self, code: int = CLOSE_NORMAL) -> None:
         """Close the websocket once everything queued before, and the reply to a request being

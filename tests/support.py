@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from signaling import messages as m
 from signaling.client import SignalingClient
+from signaling.participant import Participant, ToneTrack
 from signaling.view import RoomView
 
 
@@ -16,6 +17,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+async def host_and_listener(server) -> tuple[str, Participant, Participant]:
+    """A new room whose host sends a tone, and one listener; both joined and connected. The
+    caller closes them."""
+    host_token = server.identity("Host")
+    room_id = server.create_room(host_token)
+    host = Participant(server.ws_url, host_token)
+    listener = Participant(server.ws_url, server.identity("Listener"))
+    try:
+        await host.join(room_id)
+        await listener.join(room_id)
+        await host.connect_media(ToneTrack())
+        await listener.connect_media()
+    except BaseException:
+        await asyncio.gather(host.close(), listener.close(), return_exceptions=True)
+        raise
+    return room_id, host, listener
 
 
 class Member:

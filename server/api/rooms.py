@@ -6,14 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from server.api.deps import Caller, Service
 from server.roundup import Roundup
 from server.rules.roles import Role
 from server.service import room_info
 from server.state.rooms import Room
-from signaling.messages import Person, RoomInfo, RoomSettings
+from signaling.messages import MAX_SLOTS, Person, RoomInfo, RoomSettings
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
@@ -23,6 +23,7 @@ RoomIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 class SettingsIn(BaseModel):
     allow_direct_stage: bool = False
     speakers_may_unmute: bool = True
+    slots: int | None = Field(default=None, ge=1, le=MAX_SLOTS, description="speakers heard at once; the server's default if omitted")
 
 
 class RoomCreate(BaseModel):
@@ -54,7 +55,11 @@ def room_out(room: Room) -> RoomOut:
 @router.post("", status_code=201, response_model=RoomOut)
 async def create_room(body: RoomCreate, caller: Caller, service: Service) -> RoomOut:
     """Open a live room; you are its host."""
-    settings = RoomSettings(**body.settings.model_dump(), invite_ttl_s=service.settings.invite_ttl_s)
+    settings = RoomSettings(
+        **body.settings.model_dump(exclude={"slots"}),
+        invite_ttl_s=service.settings.invite_ttl_s,
+        slots=body.settings.slots or service.settings.slots,
+    )
     return room_out(await service.store.create(caller, body.title, body.description, settings))
 
 

@@ -9,19 +9,23 @@ at start-up and tests/unit/test_aiortc_internals.py runs it.
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import inspect
 from collections.abc import Callable
 
 import aioice
 import aiortc
 from aioice.ice import CandidatePair, Connection, StunProtocol
-from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpTransceiver
+from aioice.turn import TurnTransport
+from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State as DtlsState
 from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtp import RtpPacket
+from pylibsrtp import Session
+from pylibsrtp._binding import ffi
 
-PINNED = {"aiortc": "1.16.0", "aioice": "0.13.0"}
+PINNED = {"aiortc": "1.16.0", "aioice": "0.13.0", "pylibsrtp": "1.0.0"}
 
 PacketHandler = Callable[[RtpPacket, int], None]
 
@@ -49,24 +53,76 @@ def payload_type(transceiver: RTCRtpTransceiver) -> int:
 
 
 class DirectRtpWriter:
-    """Writes serialized RTP to one peer: SRTP-protect, then a UDP send, on the caller's stack."""
+    """Writes serialized RTP and RTCP to one peer: SRTP-protect, then a UDP send, on the caller's stack."""
 
-    __slots__ = ("_dtls",)
+    __slots__ = ("_dtls", "_nominated")
 
     def __init__(self, dtls: RTCDtlsTransport) -> None:
         self._dtls = dtls
+        self._nominated: dict[int, CandidatePair] = dtls.transport._connection._nominated
 
     def write(self, packet: bytes) -> bool:
-        """Send `packet`; False if the peer's transport is not (or no longer) connected."""
+        """Send RTP `packet`; False if the peer's transport is not (or no longer) connected."""
         dtls = self._dtls
         if dtls._state is not DtlsState.CONNECTED:
             return False
-        pair: CandidatePair | None = dtls.transport._connection._nominated.get(1)
-        if pair is None or pair.protocol.transport is None:
+        pair = self._nominated.get(1)
+        if pair is None or (transport := pair.protocol.transport) is None:
             return False
         # A relayed (TURN) pair's transport queues the send itself; a host pair's is a UDP socket.
-        pair.protocol.transport.sendto(dtls._tx_srtp.protect(packet), pair.remote_addr)
+        transport.sendto(dtls._tx_srtp.protect(packet), pair.remote_addr)
         return True
+
+    def socket_target(self) -> tuple[int, int, Session, tuple[str, int]] | None:
+        """For the C fan-out loop: (socket descriptor, srtp_t address, the pylibsrtp Session that
+        owns it, remote address) once connected on a plain UDP pair; None otherwise (TURN too)."""
+        dtls = self._dtls
+        pair = self._nominated.get(1)
+        if dtls._state is not DtlsState.CONNECTED or pair is None or dtls._tx_srtp is None:
+            return None
+        transport = pair.protocol.transport
+        socket = transport.get_extra_info("socket") if transport is not None else None
+        if socket is None or isinstance(transport, TurnTransport) or socket.fileno() < 0:
+            return None
+        session: Session = dtls._tx_srtp
+        return socket.fileno(), int(ffi.cast("uintptr_t", session._srtp[0])), session, pair.remote_addr[:2]
+
+    def write_rtcp(self, packet: bytes) -> bool:
+        """Send a compound RTCP `packet` (SRTCP); False if not connected."""
+        dtls = self._dtls
+        pair = self._nominated.get(1)
+        if dtls._state is not DtlsState.CONNECTED or pair is None or pair.protocol.transport is None:
+            return False
+        pair.protocol.transport.sendto(dtls._tx_srtp.protect_rtcp(packet), pair.remote_addr)
+        return True
+
+
+def silence_rtcp(transceiver: RTCRtpTransceiver) -> None:
+    """Keep aiortc's per-sender and per-receiver RTCP loops from ever waking up.
+
+    They report on aiortc's own sending and receiving, which the forwarding core bypasses, and
+    cost a timer per stream per second; the Peer sends the reports instead. aiortc still handles
+    incoming RTCP (the speakers' sender reports among it).
+    """
+    for endpoint, owner in ((transceiver.sender, "RTCRtpSender"), (transceiver.receiver, "RTCRtpReceiver")):
+        started: asyncio.Event = getattr(endpoint, f"_{owner}__rtcp_started")
+        exited: asyncio.Event = getattr(endpoint, f"_{owner}__rtcp_exited")
+
+        async def idle(started: asyncio.Event = started, exited: asyncio.Event = exited) -> None:
+            started.set()  # stop() waits for these two
+            try:
+                await asyncio.Future()
+            finally:
+                exited.set()
+
+        endpoint._run_rtcp = idle  # type: ignore[method-assign]
+
+
+def last_sender_report(receiver: RTCRtpReceiver, ssrc: int) -> tuple[int, float] | None:
+    """(LSR, wall-clock time it arrived) of the last RTCP sender report from `ssrc`, if any."""
+    lsr: dict[int, int] = receiver._RTCRtpReceiver__lsr  # type: ignore[attr-defined]
+    at: dict[int, float] = receiver._RTCRtpReceiver__lsr_time  # type: ignore[attr-defined]
+    return (lsr[ssrc], at[ssrc]) if ssrc in lsr and ssrc in at else None
 
 
 class ParkedTrack(MediaStreamTrack):
@@ -92,7 +148,8 @@ def _require(condition: bool, what: str) -> None:
     if not condition:
         raise AiortcInternalsMoved(
             f"aiortc internals moved: {what}. The forwarding core in server/media/aiortc_adapter.py"
-            f" was written for aiortc {PINNED['aiortc']} / aioice {PINNED['aioice']}; re-check it"
+            f" was written for aiortc {PINNED['aiortc']} / aioice {PINNED['aioice']} / pylibsrtp"
+            f" {PINNED['pylibsrtp']}; re-check it"
             " against the installed versions before changing the pins."
         )
 
@@ -101,6 +158,9 @@ def check_internals() -> None:
     """Raise AiortcInternalsMoved unless every internal this module uses is where it expects."""
     _require(aiortc.__version__ == PINNED["aiortc"], f"aiortc is {aiortc.__version__}, not {PINNED['aiortc']}")
     _require(aioice.__version__ == PINNED["aioice"], f"aioice is {aioice.__version__}, not {PINNED['aioice']}")
+    srtp_version = importlib.metadata.version("pylibsrtp")
+    _require(srtp_version == PINNED["pylibsrtp"], f"pylibsrtp is {srtp_version}, not {PINNED['pylibsrtp']}")
+    _require("self._srtp" in inspect.getsource(Session.__init__), "pylibsrtp Session._srtp (the srtp_t)")
 
     params = list(inspect.signature(RTCRtpReceiver._handle_rtp_packet).parameters)
     _require(params == ["self", "packet", "arrival_time_ms"], "RTCRtpReceiver._handle_rtp_packet(packet, arrival_time_ms)")
@@ -119,3 +179,11 @@ def check_internals() -> None:
     _require(hasattr(CandidatePair, "remote_addr"), "aioice CandidatePair.remote_addr")
     _require("self.transport" in inspect.getsource(StunProtocol), "aioice StunProtocol.transport")
     _require("self._codecs" in inspect.getsource(RTCRtpTransceiver.__init__), "RTCRtpTransceiver._codecs")
+    for cls, name in ((RTCRtpSender, "RTCRtpSender"), (RTCRtpReceiver, "RTCRtpReceiver")):
+        init, send = inspect.getsource(cls.__init__), inspect.getsource(cls)
+        _require(
+            "self.__rtcp_started" in init and "self.__rtcp_exited" in init and "ensure_future(self._run_rtcp())" in send,
+            f"{name} starts its RTCP loop with self._run_rtcp() and signals __rtcp_started/__rtcp_exited",
+        )
+    receiver_init = inspect.getsource(RTCRtpReceiver.__init__)
+    _require("self.__lsr" in receiver_init and "self.__lsr_time" in receiver_init, "RTCRtpReceiver.__lsr / __lsr_time")

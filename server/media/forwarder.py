@@ -1,8 +1,13 @@
 """The Forwarder: one room's selective forwarding core.
 
 Opus packets from the room's speakers are forwarded on arrival to everyone else in the room,
-through the slot each speaker holds. Nothing is decoded, mixed or buffered. Packets from members
-who may not speak are dropped here, whatever their browser sends.
+through the slot each speaker holds (see active_speakers for who holds which). Nothing is
+decoded, mixed or buffered. Packets from members who may not speak are dropped here, whatever
+their browser sends.
+
+The per-packet path is `on_packet`: the slot rewrites sequence number and timestamp once, then the
+slot's SlotFanOut writes each listener's header, SRTP-protects and sends, synchronously, in C
+for listeners on a plain UDP pair (see fastpath).
 """
 
 from __future__ import annotations
@@ -10,24 +15,29 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from aiortc.rtp import RtpPacket
 
+from server.media.active_speakers import SlotAssignment
+from server.media.fastpath import SlotFanOut
 from server.media.slot import Slot
 
-RTP_HEADER = struct.Struct("!BBHII")  # V=2 P=0 X=0 CC=0, M+PT, sequence, timestamp, SSRC
+SEQ_TS = struct.Struct("!HI")
 RTP_VERSION_BYTE = 0x80
+MARKER = 0x80
 
 MemberId = Hashable
-SlotListener = Callable[[list[MemberId | None]], None]
+SpeakersListener = Callable[[set[MemberId], list[MemberId | None]], None]
 
 
 class RtpWriter(Protocol):
     """Where an outlet's packets go (see aiortc_adapter.DirectRtpWriter)."""
 
     def write(self, packet: bytes) -> bool: ...
+
+    def socket_target(self) -> tuple[int, int, object, tuple[str, int]] | None: ...
 
 
 @dataclass(slots=True)
@@ -37,6 +47,15 @@ class Outlet:
     ssrc: int
     payload_type: int
     writer: RtpWriter
+    heads: tuple[bytes, bytes] = field(init=False)  # the first two header bytes, without and with marker
+    ssrc_bytes: bytes = field(init=False)
+    slot: Slot | None = None  # set when attached: the slot this outlet carries
+    base_packets: int = 0  # the slot's counters when attached, for RTCP sender reports
+    base_octets: int = 0
+
+    def __post_init__(self) -> None:
+        self.heads = (bytes((RTP_VERSION_BYTE, self.payload_type)), bytes((RTP_VERSION_BYTE, MARKER | self.payload_type)))
+        self.ssrc_bytes = self.ssrc.to_bytes(4, "big")
 
 
 @dataclass(slots=True)
@@ -54,25 +73,26 @@ class Forwarder:
     def __init__(
         self,
         slot_count: int,
-        on_slots_changed: SlotListener | None = None,
+        on_speakers_changed: SpeakersListener | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.slots = [Slot(i) for i in range(slot_count)]
         self.stats = ForwarderStats()
-        self._on_slots_changed = on_slots_changed
+        self._assignment = SlotAssignment(slot_count)
+        self._on_speakers_changed = on_speakers_changed
         self._clock = clock
         self._speakers: set[MemberId] = set()
-        self._slot_of: dict[MemberId, Slot] = {}
         self._outlets: dict[MemberId, list[Outlet]] = {}
-
-    @property
-    def idle(self) -> bool:
-        """Nobody receives from and nobody may send into this room's media."""
-        return not self._outlets and not self._speakers
+        self._fanout = [SlotFanOut() for _ in self.slots]  # per slot: everyone but its holder
+        self._announced: tuple[frozenset[MemberId], tuple[MemberId | None, ...]] = (frozenset(), (None,) * slot_count)
 
     def assignment(self) -> list[MemberId | None]:
         """Who holds each slot, by slot index."""
         return [slot.speaker for slot in self.slots]
+
+    def speaking(self) -> set[MemberId]:
+        """Who is talking now."""
+        return self._assignment.speaking(self._clock())
 
     def allow(self, member: MemberId, allowed: bool) -> None:
         """Start or stop forwarding `member`'s audio; takes effect from the next packet."""
@@ -80,15 +100,25 @@ class Forwarder:
             self._speakers.add(member)
         else:
             self._speakers.discard(member)
-            self._release(member)
+            index = self._assignment.remove(member)
+            if index is not None:
+                self._hand_over(index)
 
     def attach(self, member: MemberId, outlets: list[Outlet]) -> None:
         """Deliver the room's slots to `member` through `outlets` (one per slot they receive)."""
-        self._outlets[member] = outlets
+        for slot, outlet in zip(self.slots, outlets):
+            outlet.slot, outlet.base_packets, outlet.base_octets = slot, slot.packets, slot.octets
+        self._outlets[member] = outlets[: len(self.slots)]
+        self._rebuild_fanout()
+
+    def refresh(self) -> None:
+        """A member's connection came up or went down: re-sort who is served how."""
+        self._rebuild_fanout()
 
     def detach(self, member: MemberId) -> None:
         """Forget `member` entirely: no more packets to or from them."""
-        self._outlets.pop(member, None)
+        if self._outlets.pop(member, None) is not None:
+            self._rebuild_fanout()
         self.allow(member, False)
 
     def on_packet(self, member: MemberId, packet: RtpPacket) -> None:
@@ -98,40 +128,44 @@ class Forwarder:
         if member not in self._speakers:
             stats.dropped_not_speaker += 1
             return
-        slot = self._slot_of.get(member) or self._claim(member)
-        if slot is None:
+        level = packet.extensions.audio_level
+        index = self._assignment.on_packet(member, level[1] if level is not None else None, self._clock())
+        if index is None:
             stats.dropped_no_slot += 1
             return
-        seq, ts = slot.rewrite(packet.ssrc, packet.sequence_number, packet.timestamp, self._clock())
-        marker_bit = packet.marker << 7
+        slot = self.slots[index]
+        if slot.speaker != member:
+            self._hand_over(index)
         payload = packet.payload
-        index = slot.index
-        delivered = 0
-        for listener, outlets in self._outlets.items():
-            if listener == member or index >= len(outlets):
-                continue
-            outlet = outlets[index]
-            header = RTP_HEADER.pack(RTP_VERSION_BYTE, marker_bit | outlet.payload_type, seq, ts, outlet.ssrc)
-            if outlet.writer.write(header + payload):
-                delivered += 1
+        seq, ts = slot.rewrite(packet.ssrc, packet.sequence_number, packet.timestamp, self._clock())
+        slot.packets += 1
+        slot.octets += len(payload)
         stats.forwarded += 1
-        stats.delivered += delivered
+        stats.delivered += self._fanout[index].send(seq, ts, SEQ_TS.pack(seq, ts), packet.marker, payload)
 
-    def _claim(self, member: MemberId) -> Slot | None:
-        for slot in self.slots:
-            if slot.speaker is None:
-                slot.assign(member)
-                self._slot_of[member] = slot
-                self._notify()
-                return slot
-        return None
+    def tick(self) -> None:
+        """Let sustained speakers take slots from quieter holders, and announce who is speaking
+        and who is on air if either changed since the last announcement."""
+        now = self._clock()
+        for index in self._assignment.rebalance(now):
+            self._hand_over(index)
+        announcement = (frozenset(self._assignment.speaking(now)), tuple(self.assignment()))
+        if announcement != self._announced:
+            self._announced = announcement
+            if self._on_speakers_changed is not None:
+                self._on_speakers_changed(set(announcement[0]), list(announcement[1]))
 
-    def _release(self, member: MemberId) -> None:
-        slot = self._slot_of.pop(member, None)
-        if slot is not None:
-            slot.assign(None)
-            self._notify()
+    def _hand_over(self, index: int) -> None:
+        """Give slot `index` to whoever the assignment says holds it now."""
+        self.slots[index].assign(self._assignment.holders[index])
+        self._set_fanout(index)
 
-    def _notify(self) -> None:
-        if self._on_slots_changed is not None:
-            self._on_slots_changed(self.assignment())
+    def _rebuild_fanout(self) -> None:
+        for index in range(len(self.slots)):
+            self._set_fanout(index)
+
+    def _set_fanout(self, index: int) -> None:
+        holder = self.slots[index].speaker
+        self._fanout[index].set(
+            outlets[index] for member, outlets in self._outlets.items() if member != holder and index < len(outlets)
+        )

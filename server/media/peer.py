@@ -3,10 +3,16 @@
 The browser offers one send-capable audio transceiver (its microphone; silent until it is on
 stage) followed by up to K receive-only slots. The server answers Opus only, taps the microphone's
 packets before aiortc's jitter buffer, and writes each slot's packets directly (see Forwarder).
+
+The Peer also sends the RTCP that matters: receiver reports to a speaker about their microphone
+(loss and jitter, which the browser's Opus encoder adapts its FEC to) and sender reports on the
+slots. aiortc's own per-stream RTCP loops are silenced: they would report on nothing.
 """
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 
 from aiortc import (
@@ -14,16 +20,38 @@ from aiortc import (
     RTCIceServer,
     RTCPeerConnection,
     RTCRtpSender,
+    RTCRtpTransceiver,
     RTCSessionDescription,
 )
-from aiortc.rtp import RtpPacket
+from aiortc.rtcrtpreceiver import StreamStatistics
+from aiortc.rtp import (
+    RtcpReceiverInfo,
+    RtcpRrPacket,
+    RtcpSdesPacket,
+    RtcpSenderInfo,
+    RtcpSourceInfo,
+    RtcpSrPacket,
+    RtpPacket,
+)
 from aiortc.sdp import SessionDescription, candidate_from_sdp
+from aiortc.clock import current_ntp_time
 
-from server.media.aiortc_adapter import DirectRtpWriter, ParkedTrack, payload_type, tap_receiver
+from server.media.aiortc_adapter import (
+    DirectRtpWriter,
+    ParkedTrack,
+    last_sender_report,
+    payload_type,
+    silence_rtcp,
+    tap_receiver,
+)
 from server.media.forwarder import Outlet
+from server.media.slot import OPUS_CLOCK_RATE
 from signaling.errors import DropinError, ErrorCode
 
 OPUS = [c for c in RTCRtpSender.getCapabilities("audio").codecs if c.mimeType.lower() == "audio/opus"]
+RR_INTERVAL_S = 1.0  # receiver reports to a speaker, while their packets arrive
+SR_INTERVAL_S = 5.0  # sender reports on the slots, as browsers pace audio RTCP
+SDES_CNAME = 1
 
 
 def _count_audio_sections(sdp: str, slot_count: int) -> int:
@@ -53,11 +81,20 @@ class Peer:
         ice_servers: list[RTCIceServer],
         slot_count: int,
         on_packet: Callable[[RtpPacket], None],
+        on_transport_change: Callable[[], None],
     ) -> None:
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers))
         self._slot_count = slot_count
         self._on_packet = on_packet
+        self._on_transport_change = on_transport_change
         self.outlets: list[Outlet] = []
+        self._microphone: RTCRtpTransceiver | None = None
+        self._writer: DirectRtpWriter | None = None
+        self._cname = b""
+        self._reception: dict[int, StreamStatistics] = {}
+        self._reported = 0  # microphone packets received when the last receiver report went
+        self._next_rr = 0.0
+        self._next_sr = time.monotonic() + random.uniform(0, SR_INTERVAL_S)
 
     async def answer(self, offer_sdp: str) -> str:
         """Apply the member's offer and return the server's answer (all candidates included)."""
@@ -67,21 +104,87 @@ class Peer:
         slots = [pc.addTransceiver(ParkedTrack(), direction="sendonly") for _ in range(offered - 1)]
         for transceiver in [microphone, *slots]:
             transceiver.setCodecPreferences(OPUS)
-        tap_receiver(microphone.receiver, lambda packet, _arrival_ms: self._on_packet(packet))
+            silence_rtcp(transceiver)
+        tap_receiver(microphone.receiver, self._receive)
+        self._microphone = microphone
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:
             raise DropinError(ErrorCode.BAD_SDP, f"the offer could not be applied: {exc}") from None
-        self.outlets = [
-            Outlet(
-                ssrc=slot.sender._ssrc,
-                payload_type=payload_type(slot),
-                writer=DirectRtpWriter(slot.sender.transport),
-            )
-            for slot in slots
-        ]
+        dtls = microphone.receiver.transport
+        dtls.on("statechange", self._on_transport_change)
+        self._writer = DirectRtpWriter(dtls)
+        self.outlets = [Outlet(ssrc=slot.sender._ssrc, payload_type=payload_type(slot), writer=self._writer) for slot in slots]
+        answer = SessionDescription.parse(pc.localDescription.sdp)
+        self._cname = next((ssrc.cname for media in answer.media for ssrc in media.ssrc if ssrc.cname), "dropin").encode()
         return pc.localDescription.sdp
+
+    def _receive(self, packet: RtpPacket, _arrival_ms: int) -> None:
+        """A microphone packet: account for it in the reception statistics, then forward it."""
+        stats = self._reception.get(packet.ssrc)
+        if stats is None:
+            stats = self._reception[packet.ssrc] = StreamStatistics(OPUS_CLOCK_RATE)
+        stats.add(packet)
+        self._on_packet(packet)
+
+    def send_reports(self, now: float) -> None:
+        """Send whichever RTCP reports are due at `now` (monotonic seconds)."""
+        if self._writer is None:
+            return
+        if now >= self._next_rr:
+            self._next_rr = now + RR_INTERVAL_S
+            self._send_receiver_report()
+        if now >= self._next_sr:
+            self._next_sr = now + SR_INTERVAL_S * random.uniform(0.5, 1.5)
+            self._send_sender_reports(now)
+
+    def _send_receiver_report(self) -> None:
+        received = sum(stats.packets_received for stats in self._reception.values())
+        if received == self._reported or self._microphone is None:
+            return
+        self._reported = received
+        reports = []
+        for ssrc, stats in self._reception.items():
+            lsr, dlsr = 0, 0
+            if (last := last_sender_report(self._microphone.receiver, ssrc)) is not None:
+                lsr, dlsr = last[0], int(max(0.0, time.time() - last[1]) * 65536)
+            reports.append(
+                RtcpReceiverInfo(
+                    ssrc=ssrc,
+                    fraction_lost=stats.fraction_lost,
+                    packets_lost=stats.packets_lost,
+                    highest_sequence=(stats.cycles + (stats.max_seq or 0)) & 0xFFFFFFFF,
+                    jitter=stats.jitter,
+                    lsr=lsr,
+                    dlsr=dlsr,
+                )
+            )
+        report = RtcpRrPacket(ssrc=self._microphone.sender._ssrc, reports=reports)
+        self._writer.write_rtcp(bytes(report) + self._sdes(self._microphone.sender._ssrc))
+
+    def _send_sender_reports(self, now: float) -> None:
+        """One compound packet: a sender report for each slot that has carried audio to this member."""
+        ntp = current_ntp_time()
+        packets = b""
+        for outlet in self.outlets:
+            slot = outlet.slot
+            rtp_time = slot.rtp_time(now) if slot is not None else None
+            if slot is None or rtp_time is None or slot.packets == outlet.base_packets:
+                continue
+            info = RtcpSenderInfo(
+                ntp_timestamp=ntp,
+                rtp_timestamp=rtp_time,
+                packet_count=(slot.packets - outlet.base_packets) & 0xFFFFFFFF,
+                octet_count=(slot.octets - outlet.base_octets) & 0xFFFFFFFF,
+            )
+            packets += bytes(RtcpSrPacket(ssrc=outlet.ssrc, sender_info=info))
+        if packets and self._writer is not None:
+            self._writer.write_rtcp(packets + self._sdes(*(outlet.ssrc for outlet in self.outlets)))
+
+    def _sdes(self, *ssrcs: int) -> bytes:
+        chunks = [RtcpSourceInfo(ssrc=ssrc, items=[(SDES_CNAME, self._cname)]) for ssrc in ssrcs]
+        return bytes(RtcpSdesPacket(chunks=chunks))
 
     async def add_candidate(self, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None) -> None:
         """Add a candidate trickled by the browser; an empty one marks the end of candidates."""

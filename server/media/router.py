@@ -1,12 +1,15 @@
 """The MediaRouter: a node's media plane, a Forwarder per room and a Peer per member.
 
 It knows packets and peer connections, not Redis: role changes reach it as calls to `allow`.
+A clock ticks every TICK_S: each Forwarder re-balances its slots and announces who is speaking,
+and each Peer sends the RTCP reports that are due.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
 from aiortc import RTCIceServer
@@ -17,40 +20,51 @@ from signaling.errors import DropinError, ErrorCode
 
 log = logging.getLogger(__name__)
 
-SlotsChanged = Callable[[str, list[MemberId | None]], None]
+TICK_S = 0.3
+SpeakersChanged = Callable[[str, set[MemberId], list[MemberId | None]], None]
 
 
 class MediaRouter:
     """Creates members' peer connections and routes their packets through their room's Forwarder."""
 
-    def __init__(
-        self,
-        ice_servers: list[RTCIceServer],
-        slot_count: int,
-        on_slots_changed: SlotsChanged | None = None,
-    ) -> None:
+    def __init__(self, ice_servers: list[RTCIceServer], on_speakers_changed: SpeakersChanged | None = None) -> None:
         self.ice_servers = ice_servers
-        self.slot_count = slot_count
-        self._on_slots_changed = on_slots_changed
+        self._on_speakers_changed = on_speakers_changed
         self._forwarders: dict[str, Forwarder] = {}
         self._peers: dict[tuple[str, MemberId], Peer] = {}
+        self._clock: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._clock = asyncio.create_task(self._tick())
+
+    def open_room(self, room_id: str, slot_count: int) -> Forwarder:
+        """The room's Forwarder, created with `slot_count` slots if this node has none yet."""
+        forwarder = self._forwarders.get(room_id)
+        if forwarder is None:
+            notify = self._on_speakers_changed
+            forwarder = Forwarder(
+                slot_count,
+                on_speakers_changed=(lambda speaking, holders: notify(room_id, speaking, holders)) if notify else None,
+            )
+            self._forwarders[room_id] = forwarder
+        return forwarder
 
     def forwarder(self, room_id: str) -> Forwarder:
         forwarder = self._forwarders.get(room_id)
         if forwarder is None:
-            notify = self._on_slots_changed
-            forwarder = Forwarder(
-                self.slot_count,
-                on_slots_changed=(lambda slots: notify(room_id, slots)) if notify else None,
-            )
-            self._forwarders[room_id] = forwarder
+            raise DropinError(ErrorCode.NOT_JOINED, "the room's media is not open on this node")
         return forwarder
 
     async def negotiate(self, room_id: str, member: MemberId, offer_sdp: str) -> str:
         """Answer a member's offer with a new peer connection, replacing any earlier one."""
         await self._close_peer(room_id, member)
         forwarder = self.forwarder(room_id)
-        peer = Peer(self.ice_servers, self.slot_count, on_packet=lambda packet: forwarder.on_packet(member, packet))
+        peer = Peer(
+            self.ice_servers,
+            len(forwarder.slots),
+            on_packet=lambda packet: forwarder.on_packet(member, packet),
+            on_transport_change=forwarder.refresh,
+        )
         try:
             answer = await peer.answer(offer_sdp)
         except BaseException:
@@ -69,16 +83,16 @@ class MediaRouter:
         await peer.add_candidate(candidate, sdp_mid, sdp_mline_index)
 
     def allow(self, room_id: str, member: MemberId, allowed: bool) -> None:
-        """Start or stop forwarding the member's audio to the room."""
-        self.forwarder(room_id).allow(member, allowed)
+        """Start or stop forwarding the member's audio to the room (if its media is open here)."""
+        forwarder = self._forwarders.get(room_id)
+        if forwarder is not None:
+            forwarder.allow(member, allowed)
 
     async def remove(self, room_id: str, member: MemberId) -> None:
         """Drop the member from the room's media: their peer connection closes."""
         forwarder = self._forwarders.get(room_id)
         if forwarder is not None:
             forwarder.detach(member)
-            if forwarder.idle:
-                del self._forwarders[room_id]
         await self._close_peer(room_id, member)
 
     async def close_room(self, room_id: str) -> None:
@@ -87,6 +101,8 @@ class MediaRouter:
         await asyncio.gather(*(self._close_peer(*key) for key in peers))
 
     async def close(self) -> None:
+        if self._clock is not None:
+            self._clock.cancel()
         self._forwarders.clear()
         await asyncio.gather(*(self._close_peer(*key) for key in list(self._peers)))
 
@@ -97,3 +113,18 @@ class MediaRouter:
                 await peer.close()
             except Exception:  # a half-negotiated connection may fail to close cleanly
                 log.exception("closing peer connection of %s in %s", member, room_id)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            now = time.monotonic()
+            for forwarder in list(self._forwarders.values()):
+                try:
+                    forwarder.tick()
+                except Exception:
+                    log.exception("slot assignment tick")
+            for peer in list(self._peers.values()):
+                try:
+                    peer.send_reports(now)
+                except Exception:
+                    log.exception("RTCP reports")

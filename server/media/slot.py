@@ -1,8 +1,8 @@
 """A Slot: one continuous outbound RTP stream fed by whichever speaker holds it.
 
 Listeners see each slot as a single stream: when the slot changes speaker, sequence numbers carry
-on without a gap and the timestamp advances by the real time elapsed, so the browser's jitter
-buffer never resets. Pure arithmetic, no I/O.
+on without a gap and the timestamp advances by the real time elapsed (in whole 20 ms frames), so
+the browser's jitter buffer never resets. Pure arithmetic, no I/O.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ class Slot:
         self._last_seq = rng.randrange(SEQ_MOD)
         self._last_ts = rng.randrange(TS_MOD)
         self._last_arrival: float | None = None
+        self.packets = 0  # forwarded on this slot, for RTCP sender reports
+        self.octets = 0
 
     def assign(self, speaker: Hashable | None) -> None:
         """Give the slot to `speaker` (None frees it); the next packet re-anchors the stream."""
@@ -54,10 +56,18 @@ class Slot:
             self._last_seq, self._last_ts, self._last_arrival = out_seq, out_ts, arrival
         return out_seq, out_ts
 
+    def rtp_time(self, now: float) -> int | None:
+        """The slot's RTP timestamp for wall-clock `now` (monotonic seconds); None before any packet."""
+        if self._last_arrival is None:
+            return None
+        return (self._last_ts + round((now - self._last_arrival) * self._clock_rate)) % TS_MOD
+
     def _anchor(self, ssrc: int, seq: int, timestamp: int, arrival: float) -> None:
         """Map a new source so its first packet directly follows the slot's last one."""
         elapsed = 0.0 if self._last_arrival is None else arrival - self._last_arrival
-        step = max(MIN_TS_STEP, round(elapsed * self._clock_rate))
+        # Whole frames: a switch while the slot was fed continuously lands on the next frame, so
+        # arrival jitter does not open a gap the listener's browser would have to conceal.
+        step = max(MIN_TS_STEP, round(elapsed * self._clock_rate / MIN_TS_STEP) * MIN_TS_STEP)
         first_seq = (self._last_seq + 1) % SEQ_MOD
         first_ts = (self._last_ts + step) % TS_MOD
         self._seq_offset = (first_seq - seq) % SEQ_MOD

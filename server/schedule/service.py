@@ -279,7 +279,7 @@ class ScheduleService:
             series.host,
             series.title,
             f"Theme: {theme}\n\n{series.agenda}" if theme else series.agenda,
-            RoomSettings(invite_ttl_s=self.settings.invite_ttl_s),
+            RoomSettings(invite_ttl_s=self.settings.invite_ttl_s, slots=self.settings.slots),
             visibility=series.visibility,
             club_id=series.club_id,
             event_id=series.id,

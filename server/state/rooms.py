@@ -202,7 +202,7 @@ class RoomStore:
         await self._run(
             self._create, room_id, room_id, title, description, host.id, host.name, time.time(),
             int(settings.allow_direct_stage), int(settings.speakers_may_unmute), settings.invite_ttl_s,
-            visibility, club_id or "", event_id or "", occurrence or "", json.dumps(list(cohosts)), opens_at,
+            visibility, club_id or "", event_id or "", occurrence or "", json.dumps(list(cohosts)), opens_at, settings.slots,
         )
         return await self.get(room_id)
 
@@ -226,6 +226,7 @@ class RoomStore:
                 allow_direct_stage=fields["allow_direct_stage"] == "1",
                 speakers_may_unmute=fields["speakers_may_unmute"] == "1",
                 invite_ttl_s=int(fields["invite_ttl_s"]),
+                slots=int(fields.get("slots") or 3),
             ),
             counts={Role(role): int(n) for role, n in counts.items() if int(n) > 0},
             visibility=fields.get("visibility") or "public",

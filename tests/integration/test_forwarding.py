@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from signaling.participant import Participant, ToneTrack
+from support import host_and_listener
 
 
 async def wait_until(condition, timeout: float = 10.0, interval: float = 0.1) -> None:
@@ -55,16 +56,8 @@ async def test_listeners_hear_the_host_and_not_each_other(server) -> None:
 
 
 async def test_the_host_does_not_hear_themselves_and_latecomers_see_who_is_on_mic(server) -> None:
-    host_token = server.identity("Host")
-    room_id = server.create_room(host_token)
-    host = Participant(server.ws_url, host_token)
-    listener = Participant(server.ws_url, server.identity("Listener"))
+    room_id, host, listener = await host_and_listener(server)
     try:
-        await host.join(room_id)
-        await listener.join(room_id)
-        await host.connect_media(ToneTrack())
-        await listener.connect_media()
-
         async def listener_hears() -> bool:
             return await listener.packets_received() > 50
 

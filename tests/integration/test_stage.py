@@ -8,7 +8,6 @@ import asyncio
 import httpx
 import pytest
 
-from signaling import messages as m
 from signaling.client import RequestFailed
 from support import Member
 

@@ -19,9 +19,17 @@ class Socket:
             self.packets.append(RtpPacket.parse(packet))
         return self.connected
 
+    def socket_target(self) -> None:
+        return None  # the Python path; tests/unit/test_fastpath.py covers the C loop
 
-def opus(ssrc: int, seq: int, ts: int, payload: bytes = b"\xfc\x01\x02", marker: int = 0) -> RtpPacket:
-    return RtpPacket(payload_type=111, marker=marker, sequence_number=seq, timestamp=ts, ssrc=ssrc, payload=payload)
+
+def opus(ssrc: int, seq: int, ts: int, payload: bytes = b"\xfc\x01\x02", marker: int = 0,
+         level: int | None = None) -> RtpPacket:
+    """An Opus packet as the DTLS transport hands it over; `level` is its RFC 6464 audio level."""
+    packet = RtpPacket(payload_type=111, marker=marker, sequence_number=seq, timestamp=ts, ssrc=ssrc, payload=payload)
+    if level is not None:
+        packet.extensions.audio_level = (False, level)
+    return packet
 
 
 def attach(forwarder: Forwarder, member: str, slots: int = 3, payload_type: int = 111) -> list[Socket]:
@@ -71,8 +79,10 @@ def test_a_speaker_taken_off_stage_is_silent_from_the_next_packet() -> None:
 
 
 def test_speakers_take_free_slots_and_give_them_back() -> None:
-    changes: list[list] = []
-    forwarder = Forwarder(2, on_slots_changed=changes.append)
+    announced: list[tuple[set, list]] = []
+    now = [0.0]
+    forwarder = Forwarder(2, on_speakers_changed=lambda speaking, holders: announced.append((speaking, holders)),
+                          clock=lambda: now[0])
     listener = attach(forwarder, "listener", slots=2)
     for name in ("a", "b", "c"):
         forwarder.allow(name, True)
@@ -80,12 +90,46 @@ def test_speakers_take_free_slots_and_give_them_back() -> None:
     assert forwarder.assignment() == ["a", "b"]
     assert forwarder.stats.dropped_no_slot == 1, "a third speaker waits for a slot"
     assert [len(s.packets) for s in listener] == [1, 1]
+    forwarder.tick()
+    assert announced == [(set(), ["a", "b"])]
     forwarder.detach("a")
+    now[0] = 0.02
     forwarder.on_packet("c", opus(ord("c"), 2, 1920))
     assert forwarder.assignment() == ["c", "b"]
-    assert changes == [["a", None], ["a", "b"], [None, "b"], ["c", "b"]]
+    forwarder.tick()
+    forwarder.tick()
+    assert announced == [(set(), ["a", "b"]), (set(), ["c", "b"])], "announced once per change"
     # The slot stays one stream: c's first packet follows a's in sequence.
     assert listener[0].packets[1].sequence_number == (listener[0].packets[0].sequence_number + 1) % 65536
+
+
+def test_who_is_speaking_is_announced_from_audio_levels() -> None:
+    announced: list[tuple[set, list]] = []
+    now = [0.0]
+    forwarder = Forwarder(3, on_speakers_changed=lambda speaking, holders: announced.append((speaking, holders)),
+                          clock=lambda: now[0])
+    attach(forwarder, "listener")
+    forwarder.allow("ada", True)
+    for i in range(15):  # 300 ms of speech at -30 dBov
+        now[0] = i * 0.02
+        forwarder.on_packet("ada", opus(7, i, 960 * i, level=30))
+    forwarder.tick()
+    assert announced[-1] == ({"ada"}, ["ada", None, None])
+    for i in range(15, 65):  # a second of silence
+        now[0] = i * 0.02
+        forwarder.on_packet("ada", opus(7, i, 960 * i, level=127))
+    forwarder.tick()
+    assert announced[-1] == (set(), ["ada", None, None]), "silent, but still holding the slot"
+
+
+def test_silence_from_a_speaker_without_a_slot_does_not_take_one() -> None:
+    forwarder = Forwarder(1)
+    listener = attach(forwarder, "listener", slots=1)
+    forwarder.allow("ada", True)
+    forwarder.on_packet("ada", opus(7, 1, 960, level=127))
+    assert forwarder.assignment() == [None] and not listener[0].packets
+    forwarder.on_packet("ada", opus(7, 2, 1920, level=20))
+    assert forwarder.assignment() == ["ada"] and len(listener[0].packets) == 1
 
 
 def test_a_member_with_fewer_slots_or_a_dead_socket_is_skipped() -> None:

@@ -44,6 +44,18 @@ def test_switching_speaker_continues_sequence_and_advances_time() -> None:
     assert (seq2, ts2) == ((seq + 1) % SEQ_MOD, (ts + 960) % TS_MOD)
 
 
+def test_switch_with_jitter_lands_on_the_next_frame() -> None:
+    slot = make_slot()
+    slot.assign("ada")
+    _, last_ts = slot.rewrite(11, 1, 1000, arrival=10.0)
+    slot.assign("bo")
+    _, ts = slot.rewrite(22, 9, 123, arrival=10.027)  # 27 ms: one frame plus jitter
+    assert ts == last_ts + MIN_TS_STEP
+    slot.assign("ada")
+    _, later = slot.rewrite(11, 2, 1960, arrival=10.027 + 0.095)  # a real pause: 5 frames
+    assert later == ts + 5 * MIN_TS_STEP
+
+
 def test_immediate_switch_still_moves_time_forward_by_a_frame() -> None:
     slot = make_slot()
     slot.assign("ada")

@@ -30,7 +30,9 @@ export class RoomState {
     this.hands = [];
     /** id -> {id, name, invitation} of pending stage invitations (seen by moderators and the invitee). */
     this.invitations = new Map();
-    /** ids of the speakers holding a receive slot (the server forwards their audio). */
+    /** ids of the speakers holding a receive slot: on air (the server forwards their audio). */
+    this.onAir = new Set();
+    /** ids of the members talking right now (the server's voice activity, from `speakers`). */
     this.speaking = new Set();
     /** id -> Question typed for the stage: {id, by: {id, name}, text, votes, answered, asked_at}. */
     this.questions = new Map();
@@ -84,7 +86,7 @@ export class RoomState {
     this.hands = [...(joined.hands ?? [])].sort(byRaisedAt);
     this.questions = new Map((joined.questions ?? []).map((question) => [question.id, question]));
     this.yourVotes = new Set(joined.your_votes ?? []);
-    this._setSlots(joined.slot_holders ?? []);
+    this._setSpeakers(joined.speaking, joined.slot_holders);
     this._remember(this.you, ...this.stage.values(), ...this.audienceNames, ...this.hands);
     if (joined.room?.host) this._remember(joined.room.host);
 
@@ -103,7 +105,7 @@ export class RoomState {
     return effects;
   }
 
-  /** Applies one event (room log, `audience` or `slots`); returns its effects. */
+  /** Applies one event (room log, `audience`, `speakers` or `hands`); returns its effects. */
   applyEvent(event) {
     if (event.seq != null) {
       if (this.seq != null && event.seq <= this.seq) return [];
@@ -211,8 +213,9 @@ export class RoomState {
     return [{ kind: 'audience' }];
   }
 
-  _on_slots({ slots }) {
-    this._setSlots(slots);
+  /** Who is talking and who is on air; sent at most every 300 ms or so, when either changed. */
+  _on_speakers({ speaking, slots }) {
+    this._setSpeakers(speaking, slots);
     return [];
   }
 
@@ -271,8 +274,10 @@ export class RoomState {
     this.invitations.set(id, { id, name: this.nameOf(id), invitation });
   }
 
-  _setSlots(slots) {
-    this.speaking = new Set(slots.filter((slot) => slot.speaker).map((slot) => slot.speaker.id));
+  /** Who is talking (member ids) and who holds which slot ([{slot, speaker: {id, name} | null}]). */
+  _setSpeakers(speaking, slots) {
+    this.onAir = new Set((slots ?? []).filter((slot) => slot.speaker).map((slot) => slot.speaker.id));
+    this.speaking = new Set(speaking ?? []);
   }
 
   _viewOf(you) {

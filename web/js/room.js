@@ -184,9 +184,10 @@ function renderYou(s) {
 const PERSON_ROW = `
   <li class="person">
     <span class="name"></span>
+    <span class="speaking-words visually-hidden" hidden>speaking</span>
     <span class="badge"></span>
     <span class="mic"></span>
-    <span class="speaking-label" hidden>on air</span>
+    <span class="on-air-label" hidden>on air</span>
     <span class="tag" hidden></span>
     <span class="member-actions" hidden>
       <button type="button" class="actions-button" aria-haspopup="menu" aria-expanded="false">Actions</button>
@@ -220,11 +221,19 @@ function updateStageRow(s, row, member) {
   mic.textContent = member.muted ? 'muted' : 'mic on';
   mic.className = member.muted ? 'mic mic-muted' : 'mic mic-on';
   mic.title = member.muted && member.muted_by === 'moderator' ? 'Muted by a moderator' : '';
-  const speaking = s.state.speaking.has(member.id);
-  row.classList.toggle('speaking', speaking);
-  row.querySelector('.speaking-label').hidden = !speaking;
+  const onAir = s.state.onAir.has(member.id);
+  row.classList.toggle('on-air', onAir);
+  row.querySelector('.on-air-label').hidden = !onAir;
+  showSpeaking(s, row, member.id);
   row.querySelector('.tag').hidden = true;
   updateActionsButton(s, row, member);
+}
+
+/** The ring around a stage member's name while they talk, and the word "speaking" for screen readers. */
+function showSpeaking(s, row, id) {
+  const speaking = s.state.speaking.has(id);
+  row.dataset.speaking = String(speaking);
+  row.querySelector('.speaking-words').hidden = !speaking;
 }
 
 function updateAudienceRow(s, row, person) {
@@ -233,7 +242,9 @@ function updateAudienceRow(s, row, person) {
   row.querySelector('.name').textContent = isYou ? `${person.name} (you)` : person.name;
   row.querySelector('.badge').hidden = true;
   row.querySelector('.mic').hidden = true;
-  row.querySelector('.speaking-label').hidden = true;
+  row.querySelector('.on-air-label').hidden = true;
+  row.querySelector('.speaking-words').hidden = true;
+  delete row.dataset.speaking;
   const tag = row.querySelector('.tag');
   const invited = isModerator(s.state.you.role) && s.state.invitations.has(person.id);
   tag.hidden = !invited;
@@ -736,9 +747,15 @@ function listen(s, conn) {
       conn.queue.push(event);
       return;
     }
+    if (event.type === 'speakers') {
+      // Who is talking changes several times a second; only the stage shows it.
+      s.state.applyEvent(event);
+      renderStage(s);
+      return;
+    }
     changeState(s, () => s.state.applyEvent(event));
   };
-  for (const type of [...LOG_EVENTS, 'audience', 'slots', 'hands']) signaling.on(type, onEvent);
+  for (const type of [...LOG_EVENTS, 'audience', 'speakers', 'hands']) signaling.on(type, onEvent);
   signaling.on('error', (event) => {
     if (s.closed || conn.dead) return;
     if (event.code === 'session_replaced') {
@@ -763,7 +780,7 @@ async function openConnection(s, conn, { resume }) {
   const before = s.entered ? s.state.you : null;
   const effects = s.state.applySnapshot(joined);
   // Log events that arrived before the reply apply if newer than the snapshot; an `audience`
-  // or `slots` event from before it is older than what the snapshot says.
+  // or `speakers` event from before it is older than what the snapshot says.
   for (const event of conn.queue) {
     if (event.seq != null) effects.push(...s.state.applyEvent(event));
   }

@@ -1,0 +1,211 @@
+"""Media bots for the fan-out benchmark: aiortc sets up ICE and DTLS, then packets go raw.
+
+A `RawSpeaker` sends pre-encoded Opus (signaling.voice) with the audio-level and mid header
+extensions, paced every 20 ms, straight through its connection's SRTP session and socket. A
+`RawListener` takes datagrams off its connection's socket before aiortc sees them: RTP is
+unprotected (not decoded) and counted, with the payload's CRC and the arrival time for latency;
+STUN, DTLS and RTCP go on to aiortc as usual. Like a browser receiving audio, each listener sends
+a receiver report about every 5 s; aiortc's own RTCP loops are silenced in every bot. So the bots cost little CPU beside the server, and
+every server under test (Dropin, Janus, the MediaRelay baseline) is measured the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import socket
+import struct
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiortc import RTCPeerConnection, RTCRtpTransceiver
+
+from aiortc.rtp import RtcpReceiverInfo, RtcpRrPacket
+
+from server.media.aiortc_adapter import DirectRtpWriter, silence_rtcp
+from signaling.voice import VoicePacket
+
+AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+RTP_FIXED = struct.Struct("!BBHII")
+PACKET_S = 0.020
+REPORT_S = 5.0  # browsers' RTCP interval for audio
+
+
+def quiet(pc: RTCPeerConnection) -> None:
+    """Silence aiortc's per-stream RTCP loops on a bot's peer connection (before it connects)."""
+    for transceiver in pc.getTransceivers():
+        silence_rtcp(transceiver)
+
+
+def extmap_id(sdp: str, uri: str) -> int | None:
+    """The id the answer gave a header extension, if it kept it."""
+    found = re.search(rf"^a=extmap:(\d+)(?:/\w+)? {re.escape(uri)}\s*$", sdp, re.MULTILINE)
+    return int(found.group(1)) if found else None
+
+
+def opus_payload_type(sdp: str) -> int:
+    found = re.search(r"^a=rtpmap:(\d+) opus/48000", sdp, re.MULTILINE | re.IGNORECASE)
+    if found is None:
+        raise ValueError("no Opus in the negotiated SDP")
+    return int(found.group(1))
+
+
+def payload_of(packet: bytes) -> bytes:
+    """The payload of a plain RTP packet (after CSRCs and header extensions, before padding)."""
+    start = 12 + 4 * (packet[0] & 0x0F)
+    if packet[0] & 0x10:
+        start += 4 + 4 * int.from_bytes(packet[start + 2 : start + 4], "big")
+    end = len(packet) - (packet[-1] if packet[0] & 0x20 else 0)
+    return packet[start:end]
+
+
+async def connected(pc: RTCPeerConnection, timeout: float = 30.0) -> None:
+    """Wait until the peer connection is connected."""
+    async with asyncio.timeout(timeout):
+        while pc.connectionState != "connected":
+            if pc.connectionState in ("failed", "closed"):
+                raise ConnectionError(f"peer connection {pc.connectionState}")
+            await asyncio.sleep(0.02)
+
+
+@dataclass
+class RawListener:
+    """Counts (and, while recording, timestamps) the RTP packets reaching one peer connection."""
+
+    pc: RTCPeerConnection
+    packets: int = 0
+    undecryptable: int = 0
+    recording: bool = False
+    arrivals: list[tuple[int, int]] = field(default_factory=list)  # (payload CRC-32, monotonic ns)
+    _socks: list[socket.socket] = field(default_factory=list, repr=False)
+    _streams: dict[int, list[int]] = field(default_factory=dict, repr=False)  # SSRC: [packets, highest seq]
+    _reports: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    def attach(self) -> None:
+        """Take over the connection's sockets (all of them: with aggressive nomination the server
+        may have settled on another pair than ours); call once it is connected."""
+        dtls = self.pc.getTransceivers()[0].receiver.transport
+        unprotect = dtls._rx_srtp.unprotect
+        arrivals, streams = self.arrivals, self._streams
+        loop = asyncio.get_running_loop()
+
+        def reader(sock: socket.socket, protocol: asyncio.DatagramProtocol) -> Callable[[], None]:
+            def readable() -> None:
+                while True:
+                    try:
+                        data, addr = sock.recvfrom(2048)
+                    except (BlockingIOError, InterruptedError):
+                        return
+                    except OSError:
+                        loop.remove_reader(sock.fileno())
+                        return
+                    if len(data) > 12 and 0x80 <= data[0] < 0xC0 and not 192 <= data[1] <= 223:
+                        now = time.monotonic_ns()
+                        try:
+                            plain = unprotect(data)
+                        except Exception:
+                            self.undecryptable += 1
+                            continue
+                        self.packets += 1
+                        stream = streams.get(ssrc := int.from_bytes(plain[8:12], "big"))
+                        if stream is None:
+                            stream = streams[ssrc] = [0, 0]
+                        stream[0] += 1
+                        stream[1] = (plain[2] << 8) | plain[3]
+                        if self.recording:
+                            arrivals.append((zlib.crc32(payload_of(plain)), now))
+                    else:
+                        protocol.datagram_received(data, addr)  # STUN, DTLS, RTCP
+
+            return readable
+
+        for protocol in dtls.transport._connection._protocols:
+            transport = protocol.transport
+            theirs = transport.get_extra_info("socket") if transport is not None else None
+            if theirs is None:
+                continue
+            sock = socket.socket(theirs.family, theirs.type, fileno=os.dup(theirs.fileno()))
+            sock.setblocking(False)
+            transport.pause_reading()
+            loop.add_reader(sock.fileno(), reader(sock, protocol))
+            self._socks.append(sock)
+        self._reports = asyncio.create_task(self._report(dtls))
+
+    async def _report(self, dtls: object) -> None:
+        writer = DirectRtpWriter(dtls)
+        own_ssrc = self.pc.getTransceivers()[0].sender._ssrc
+        while True:
+            await asyncio.sleep(REPORT_S * (0.5 + random.random()))
+            reports = [
+                RtcpReceiverInfo(ssrc=ssrc, fraction_lost=0, packets_lost=0, highest_sequence=seq, jitter=0, lsr=0, dlsr=0)
+                for ssrc, (_, seq) in self._streams.items()
+            ]
+            if reports:
+                writer.write_rtcp(bytes(RtcpRrPacket(ssrc=own_ssrc, reports=reports)))
+
+    def detach(self) -> None:
+        """Give the sockets back before the connection closes."""
+        loop = asyncio.get_running_loop()
+        if self._reports is not None:
+            self._reports.cancel()
+        for sock in self._socks:
+            loop.remove_reader(sock.fileno())
+            sock.close()
+        self._socks.clear()
+
+    def start_recording(self) -> None:
+        self.packets = 0
+        self.arrivals.clear()
+        self.recording = True
+
+    def stop_recording(self) -> None:
+        self.recording = False
+
+
+class RawSpeaker:
+    """Sends a voice's packets on the connection's (first) sending transceiver, every 20 ms."""
+
+    def __init__(self, pc: RTCPeerConnection, voice: list[VoicePacket]) -> None:
+        self.pc = pc
+        self.voice = voice
+        self.sent: list[tuple[int, int]] = []  # (payload CRC-32, monotonic ns)
+        self._crcs = [zlib.crc32(packet.payload) for packet in voice]
+
+    def _transceiver(self) -> RTCRtpTransceiver:
+        return next(t for t in self.pc.getTransceivers() if t.direction in ("sendonly", "sendrecv"))
+
+    async def send(self, seconds: float) -> None:
+        """Send for `seconds`, from the start of the voice, on a steady 20 ms clock."""
+        transceiver = self._transceiver()
+        sdp = self.pc.remoteDescription.sdp
+        payload_type = opus_payload_type(sdp)
+        level_id, mid_id = extmap_id(sdp, AUDIO_LEVEL_URI), extmap_id(sdp, MID_URI)
+        mid = (transceiver.mid or "0").encode()
+        writer = DirectRtpWriter(transceiver.sender.transport)
+        ssrc = transceiver.sender._ssrc
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        count = round(seconds / PACKET_S)
+        for i in range(count):
+            delay = start + i * PACKET_S - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            index = i % len(self.voice)
+            packet = self.voice[index]
+            extensions = b""
+            if level_id is not None:
+                extensions += bytes(((level_id << 4), packet.level & 0x7F))
+            if mid_id is not None:
+                extensions += bytes(((mid_id << 4) | (len(mid) - 1),)) + mid
+            if extensions:
+                extensions += b"\0" * (-len(extensions) % 4)
+                extensions = b"\xbe\xde" + (len(extensions) // 4).to_bytes(2, "big") + extensions
+            first = 0x90 if extensions else 0x80
+            header = RTP_FIXED.pack(first, payload_type, i & 0xFFFF, (960 * i) & 0xFFFFFFFF, ssrc)
+            writer.write(header + extensions + packet.payload)
+            self.sent.append((self._crcs[index], time.monotonic_ns()))

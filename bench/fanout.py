@@ -1,0 +1,515 @@
+"""Fan-out: how much server CPU one delivered packet costs, Dropin against Janus and MediaRelay.
+
+For each server and each listener count N: start the server, connect S speaker bots (one
+process) sending a synthesised voice as real Opus with the audio-level extension, and N listener
+bots (spread over worker processes) that unprotect and count packets without decoding. Then for
+`--seconds` the speakers talk, and we read the server's CPU time (its whole process tree) before
+and after. One row per run:
+
+    server, speakers, listeners, packets sent, delivery ratio, server CPU µs per delivered packet,
+    forwarding latency p50/p99 (speaker's send to the last listener's arrival), server RSS.
+
+Servers: Dropin (`dropin serve`, its own Redis); Janus 1.1 VideoRoom (event_loops = 2) when the
+`janus` binary is installed; and the stock aiortc MediaRelay server in bench/relay_server.py,
+which decodes each speaker and re-encodes per listener, so it only runs at small N (`--relay`).
+
+    .venv/bin/python bench/fanout.py [--listeners 50,100,200] [--speakers 3] [--seconds 8]
+
+Writes the table, the command and the machine to docs/benchmarks.md and a chart to
+docs/fanout.png (unless --no-write).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import gc
+import multiprocessing
+import os
+import platform
+import re
+import socket
+import statistics
+import sys
+import time
+import zlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+import httpx  # noqa: E402
+from aiortc import RTCConfiguration, RTCPeerConnection  # noqa: E402
+
+from bench import janus, relay_server  # noqa: E402
+from bench.bots import RawListener, RawSpeaker, connected, quiet  # noqa: E402
+from bench.servers import DropinServer, cpu_seconds, rss_bytes  # noqa: E402
+from server.media.aiortc_adapter import ParkedTrack  # noqa: E402
+from signaling.participant import Participant  # noqa: E402
+from signaling.voice import voice_packets  # noqa: E402
+
+VOICE_S = 6.0  # each speaker's voice loops after this long
+CONNECT_AT_ONCE = 8  # listener connections a worker sets up concurrently
+DRAIN_S = 0.5
+
+
+@dataclass
+class Target:
+    """Where the bots find the server under test."""
+
+    kind: str  # "dropin", "janus" or "relay"
+    url: str
+    room: Any = None
+    host_token: str = ""
+    feeds: tuple[int, ...] = ()
+
+
+@dataclass
+class Row:
+    server: str
+    speakers: int
+    listeners: int
+    sent: int
+    delivered: int
+    cpu_s: float
+    latency_ms: tuple[float, float] | None
+    rss: int
+    connected: int
+
+    @property
+    def delivery(self) -> float:
+        return self.delivered / max(1, self.sent * self.listeners)
+
+    @property
+    def us_per_packet(self) -> float:
+        return self.cpu_s / max(1, self.delivered) * 1e6
+
+
+# Bots (run in worker processes)
+
+
+def new_pc() -> RTCPeerConnection:
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+
+async def connect_listener(target: Target, index: int, http: httpx.AsyncClient) -> tuple[RTCPeerConnection, Callable]:
+    """One listener connected to the server under test; returns its peer connection and a closer."""
+    if target.kind == "dropin":
+        token = (await http.post(f"{target.url}/api/identity", json={"name": f"Listener {index}"})).json()["token"]
+        participant = Participant(target.url.replace("http", "ws") + "/ws", token)
+        await participant.join(target.room)
+        await participant.connect_media(before_offer=quiet)
+        assert participant.pc is not None
+        return participant.pc, participant.close
+    pc = new_pc()
+    if target.kind == "janus":
+        room = await janus.VideoRoom.open(target.url)
+        await room.subscribe(target.room, pc, list(target.feeds))
+
+        async def close() -> None:
+            await pc.close()
+            await room.close()
+    else:
+        for _ in range(3):
+            pc.addTransceiver("audio", direction="recvonly")
+        quiet(pc)
+        await relay_server.subscribe(target.url, pc)
+        close = pc.close
+    await connected(pc)
+    return pc, close
+
+
+async def listener_worker_main(target: Target, indices: list[int], conn: Connection) -> None:
+    listeners: list[RawListener] = []
+    closers: list[Callable] = []
+    failures = 0
+    async with httpx.AsyncClient(timeout=30) as http:
+        gate = asyncio.Semaphore(CONNECT_AT_ONCE)
+
+        async def one(index: int) -> None:
+            nonlocal failures
+            async with gate:
+                try:
+                    pc, close = await connect_listener(target, index, http)
+                except Exception as exc:
+                    failures += 1
+                    conn.send(("warn", f"listener {index}: {exc!r}"))
+                    return
+            listener = RawListener(pc)
+            listener.attach()
+            listeners.append(listener)
+
+            async def detach_and_close(listener: RawListener = listener, close: Callable = close) -> None:
+                listener.detach()
+                await close()
+
+            closers.append(detach_and_close)
+            conn.send(("connected", 1))
+
+        await asyncio.gather(*(one(i) for i in indices))
+        gc.disable()  # no collector pauses in the measurement: they would show as server latency
+        conn.send(("ready", len(listeners)))
+        command = await asyncio.to_thread(conn.recv)
+        assert command == "start"
+        for listener in listeners:
+            listener.start_recording()
+        command = await asyncio.to_thread(conn.recv)
+        assert command == "stop"
+        for listener in listeners:
+            listener.stop_recording()
+        conn.send(("result", [(listener.packets, listener.arrivals) for listener in listeners]))
+        await asyncio.gather(*(close() for close in closers), return_exceptions=True)
+
+
+async def connect_speakers(target: Target, count: int) -> tuple[list[RTCPeerConnection], list[int], Callable]:
+    """`count` speakers on stage (Dropin), publishing (Janus, relay); their pcs, Janus feeds, a closer."""
+    pcs: list[RTCPeerConnection] = []
+    feeds: list[int] = []
+    closers: list[Callable] = []
+    if target.kind == "dropin":
+        ws = target.url.replace("http", "ws") + "/ws"
+        async with httpx.AsyncClient(timeout=30) as http:
+            host = Participant(ws, target.host_token)
+            await host.join(target.room)
+            await host.connect_media(ParkedTrack(), before_offer=quiet)
+            speakers = [host]
+            for i in range(1, count):
+                token = (await http.post(f"{target.url}/api/identity", json={"name": f"Speaker {i}"})).json()["token"]
+                speaker = Participant(ws, token)
+                welcome = await speaker.join(target.room)
+                await speaker.connect_media(ParkedTrack(), before_offer=quiet)
+                await host.client.request("invite", target=welcome.you.id)
+                await speaker.client.request("accept_invite")
+                speakers.append(speaker)
+        pcs = [speaker.pc for speaker in speakers]
+        closers = [speaker.close for speaker in speakers]
+    else:
+        session = await janus.VideoRoom.open(target.url) if target.kind == "janus" else None
+        for i in range(count):
+            pc = new_pc()
+            pc.addTransceiver(ParkedTrack(), direction="sendonly")
+            quiet(pc)
+            if session is not None:
+                feeds.append(await session.publish(target.room, pc, f"Speaker {i}"))
+            else:
+                await relay_server.publish(target.url, pc)
+            await connected(pc)
+            pcs.append(pc)
+            closers.append(pc.close)
+        if session is not None:
+            closers.append(session.close)
+
+    async def close() -> None:
+        await asyncio.gather(*(c() for c in closers), return_exceptions=True)
+
+    return pcs, feeds, close
+
+
+async def speaker_worker_main(target: Target, count: int, seconds: float, conn: Connection) -> None:
+    pcs, feeds, close = await connect_speakers(target, count)
+    voices = [voice_packets(VOICE_S, seed=i + 1) for i in range(count)]
+    speakers = [RawSpeaker(pc, voice) for pc, voice in zip(pcs, voices)]
+    gc.disable()
+    conn.send(("ready", feeds))
+    assert await asyncio.to_thread(conn.recv) == "start"
+    await asyncio.gather(*(speaker.send(seconds) for speaker in speakers))
+    conn.send(("result", [speaker.sent for speaker in speakers], unique_crcs(voices)))
+    assert await asyncio.to_thread(conn.recv) == "stop"
+    await close()
+
+
+def unique_crcs(voices: list) -> set[int]:
+    """Payload CRCs that occur once in all the voices together (silence frames repeat)."""
+    seen: dict[int, int] = {}
+    for voice in voices:
+        for packet in voice:
+            crc = zlib.crc32(packet.payload)
+            seen[crc] = seen.get(crc, 0) + 1
+    return {crc for crc, n in seen.items() if n == 1}
+
+
+def run_worker(main: Callable, *args: Any) -> None:
+    """Entry point of a worker process."""
+    asyncio.run(main(*args))
+
+
+# The orchestrator
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def progress(text: str) -> None:
+    print(f"\r\033[K{text}", end="", file=sys.stderr, flush=True)
+
+
+class Workers:
+    """Worker processes and their pipes."""
+
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self.pipes: list[Connection] = []
+        self._processes: list[multiprocessing.process.BaseProcess] = []
+
+    def spawn(self, main: Callable, *args: Any) -> Connection:
+        ours, theirs = self._context.Pipe()
+        process = self._context.Process(target=run_worker, args=(main, *args, theirs), daemon=True)
+        process.start()
+        self.pipes.append(ours)
+        self._processes.append(process)
+        return ours
+
+    def stop(self) -> None:
+        for process in self._processes:
+            process.join(timeout=15)
+            if process.is_alive():
+                process.kill()
+
+
+async def receive(conn: Connection, timeout: float) -> Any:
+    try:
+        if not await asyncio.to_thread(conn.poll, timeout):
+            raise SystemExit("a bot process stopped answering")
+        return conn.recv()
+    except EOFError:
+        raise SystemExit("a bot process died (its traceback is above)") from None
+
+
+async def measure(label: str, target: Target, pid: int, speakers: int, listeners: int, seconds: float,
+                  worker_count: int) -> Row:
+    """One run against a started server: connect, talk for `seconds`, collect."""
+    workers = Workers()
+    try:
+        speaker_pipe = workers.spawn(speaker_worker_main, target, speakers, seconds)
+        message = await receive(speaker_pipe, 120)
+        target.feeds = tuple(message[1])
+        chunks = [list(range(listeners))[w::worker_count] for w in range(worker_count)]
+        pipes = [workers.spawn(listener_worker_main, target, chunk) for chunk in chunks if chunk]
+        ready, connected_count, warnings = 0, 0, []
+        while ready < len(pipes):
+            for pipe in pipes:
+                while pipe.poll():
+                    kind, value = await receive(pipe, 0)
+                    if kind == "connected":
+                        connected_count += 1
+                    elif kind == "warn":
+                        warnings.append(value)
+                    elif kind == "ready":
+                        ready += 1
+            progress(f"[{label} N={listeners}] listeners connected {connected_count}/{listeners}")
+            await asyncio.sleep(0.2)
+        for warning in warnings[:3]:
+            print(f"\n  {warning}", file=sys.stderr)
+        await asyncio.sleep(1.0)  # let the joins settle
+        for pipe in pipes:
+            pipe.send("start")
+        await asyncio.sleep(0.2)
+        cpu_before = cpu_seconds(pid)
+        speaker_pipe.send("start")
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            progress(f"[{label} N={listeners}] speaking {time.monotonic() - started:4.1f}/{seconds:.0f} s")
+            await asyncio.sleep(0.5)
+        _, sent_logs, unique = await receive(speaker_pipe, 60)
+        await asyncio.sleep(DRAIN_S)
+        cpu = cpu_seconds(pid) - cpu_before
+        rss = rss_bytes(pid)
+        for pipe in pipes:
+            pipe.send("stop")
+        results = []
+        for pipe in pipes:
+            _, listener_results = await receive(pipe, 60)
+            results.extend(listener_results)
+        speaker_pipe.send("stop")
+        progress("")
+        sent = sum(len(log) for log in sent_logs)
+        return Row(
+            server=label, speakers=speakers, listeners=listeners, sent=sent,
+            delivered=sum(packets for packets, _ in results), cpu_s=cpu,
+            latency_ms=latency(sent_logs, [arrivals for _, arrivals in results], unique),
+            rss=rss, connected=len(results),
+        )
+    finally:
+        workers.stop()
+
+
+def latency(sent_logs: list[list[tuple[int, int]]], arrivals: list[list[tuple[int, int]]],
+            unique: set[int]) -> tuple[float, float] | None:
+    """p50 and p99 over packets of the time from the speaker's send to the last listener's arrival."""
+    sends: dict[int, list[int]] = {}
+    for log in sent_logs:
+        for crc, at in log:
+            if crc in unique:
+                sends.setdefault(crc, []).append(at)
+    last: dict[tuple[int, int], int] = {}
+    for listener in arrivals:
+        for crc, at in listener:
+            times = sends.get(crc)
+            if not times:
+                continue
+            i = bisect.bisect_right(times, at) - 1
+            if i >= 0:
+                key = (crc, times[i])
+                last[key] = max(last.get(key, 0), at - times[i])
+    if not last:
+        return None
+    values = sorted(v / 1e6 for v in last.values())
+    return statistics.median(values), values[min(len(values) - 1, round(0.99 * (len(values) - 1)))]
+
+
+@asynccontextmanager
+async def dropin_target() -> AsyncIterator[tuple[Target, int]]:
+    with DropinServer(free_port()) as server:
+        async with httpx.AsyncClient(timeout=30) as http:
+            token = (await http.post(f"{server.url}/api/identity", json={"name": "Host"})).json()["token"]
+            room = (await http.post(f"{server.url}/api/rooms", json={"title": "Fan-out", "settings": {"slots": 3}},
+                                    headers={"Authorization": f"Bearer {token}"})).json()["id"]
+        yield Target("dropin", server.url, room=room, host_token=token), server.pid
+
+
+@asynccontextmanager
+async def janus_target(speakers: int) -> AsyncIterator[tuple[Target, int]]:
+    async with janus.JanusServer(port=free_port(), event_loops=2) as server:
+        session = await janus.VideoRoom.open(server.url)
+        try:
+            room = await session.create_room(publishers=speakers)
+            yield Target("janus", server.url, room=room), server.pid
+        finally:
+            await session.close()
+
+
+@asynccontextmanager
+async def relay_target() -> AsyncIterator[tuple[Target, int]]:
+    async with relay_server.RelayServer(free_port()) as server:
+        yield Target("relay", server.url), server.pid
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| server | speakers | listeners | packets sent | delivered | CPU µs / delivered packet "
+        "| latency p50 / p99 | server RSS |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        lat = f"{row.latency_ms[0]:.1f} / {row.latency_ms[1]:.1f} ms" if row.latency_ms else "n/a"
+        listeners = f"{row.listeners}" if row.connected == row.listeners else f"{row.listeners} ({row.connected} connected)"
+        lines.append(
+            f"| {row.server} | {row.speakers} | {listeners} | {row.sent} | {row.delivery:.2%} "
+            f"| {row.us_per_packet:.1f} | {lat} | {row.rss / 2**20:.0f} MB |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def ratios(rows: list[Row]) -> str:
+    janus_rows = {row.listeners: row for row in rows if row.server == "janus"}
+    lines = []
+    for row in rows:
+        if row.server == "dropin" and row.listeners in janus_rows:
+            other = janus_rows[row.listeners]
+            lines.append(f"- {row.listeners} listeners: Dropin {row.us_per_packet:.1f} µs, Janus "
+                         f"{other.us_per_packet:.1f} µs per delivered packet: "
+                         f"**{row.us_per_packet / other.us_per_packet:.2f}×** Janus")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def chart(rows: list[Row], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed (pip install -e '.[bench]'); no chart", file=sys.stderr)
+        return False
+    figure, axes = plt.subplots(figsize=(7, 4.2))
+    names = {"dropin": "Dropin", "janus": "Janus 1.1 (event_loops=2)", "relay": "aiortc MediaRelay"}
+    for server in ("dropin", "janus", "relay"):
+        points = sorted((row.listeners, row.us_per_packet) for row in rows if row.server == server)
+        if points:
+            axes.plot(*zip(*points), marker="o", label=names[server])
+    axes.set_xlabel("listeners (3 speakers)")
+    axes.set_ylabel("server CPU µs per delivered packet")
+    axes.set_yscale("log")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    axes.set_title("Fan-out cost per delivered packet")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    return True
+
+
+MARK_START, MARK_END = "<!-- fanout:start -->", "<!-- fanout:end -->"
+
+
+def write_docs(rows: list[Row], command: str) -> None:
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    charted = chart(rows, REPO / "docs" / "fanout.png")
+    section = (
+        f"{MARK_START}\n## Fan-out ({time.strftime('%Y-%m-%d')})\n\n`{command}` on {machine}, bots on the same "
+        "machine. CPU is the server's whole process tree (Dropin's includes its Redis) over the talking time, "
+        "divided by the packets the listeners received. Latency is from the speaker bot's send to the last "
+        "listener's arrival of the same packet (n/a where the payload is re-encoded).\n\n"
+        + table(rows) + "\n" + ratios(rows)
+        + ("\n![CPU µs per delivered packet against listeners](fanout.png)\n" if charted else "")
+        + MARK_END
+    )
+    path = REPO / "docs" / "benchmarks.md"
+    text = path.read_text()
+    if MARK_START in text:
+        text = re.sub(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), lambda _: section, text, flags=re.DOTALL)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
+async def run(args: argparse.Namespace) -> list[Row]:
+    rows: list[Row] = []
+    plans: list[tuple[str, Callable, list[int]]] = [("dropin", dropin_target, args.listeners)]
+    if janus.janus_available() and not args.no_janus:
+        plans.append(("janus", lambda: janus_target(args.speakers), args.listeners))
+    else:
+        print("janus is not installed (apt-get install janus): Janus rows skipped", file=sys.stderr)
+    if args.relay:
+        plans.append(("relay", relay_target, args.relay))
+    for label, start, counts in plans:
+        for listeners in counts:
+            async with start() as (target, pid):
+                row = await measure(label, target, pid, args.speakers, listeners, args.seconds, args.workers)
+            rows.append(row)
+            print(table([row]).splitlines()[-1], flush=True)
+    return rows
+
+
+def numbers(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--listeners", type=numbers, default=[50, 100, 200], help="comma-separated listener counts")
+    parser.add_argument("--speakers", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=8.0, help="talking time per run")
+    parser.add_argument("--relay", type=numbers, default=[3],
+                        help="listener counts for the MediaRelay baseline (it saturates a core at a handful)")
+    parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2), help="listener bot processes")
+    parser.add_argument("--no-janus", action="store_true")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
+    args = parser.parse_args()
+    print(table([]), end="", flush=True)
+    rows = asyncio.run(run(args))
+    print("\n" + table(rows) + "\n" + ratios(rows))
+    if not args.no_write:
+        write_docs(rows, "python bench/fanout.py " + " ".join(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""A slot's fan-out: everyone who hears one slot, and the loop that sends them each packet.
+
+Listeners whose connection is a plain UDP ICE pair are served by the C loop in _fanout.c (header,
+SRTP protect, sendto; no Python per listener). The others (a TURN-relayed pair, a connection
+still coming up, or an install without the compiled module) go through their RtpWriter in Python.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from pylibsrtp._binding import ffi, lib
+
+if TYPE_CHECKING:
+    from server.media.forwarder import Outlet
+
+try:
+    from server.media._fanout import FanOut
+except ImportError:  # not compiled: every listener takes the Python path
+    FanOut = None
+    logging.getLogger(__name__).warning("server.media._fanout is not built; forwarding in pure Python")
+
+SRTP_PROTECT = int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
+
+
+class SlotFanOut:
+    """The listeners of one slot."""
+
+    __slots__ = ("_compiled", "_python")
+
+    def __init__(self) -> None:
+        self._compiled = FanOut(SRTP_PROTECT) if FanOut is not None else None
+        self._python: list[Outlet] = []
+
+    def set(self, outlets: Iterable[Outlet]) -> None:
+        """Serve exactly `outlets` from now on."""
+        targets, python = [], []
+        for outlet in outlets:
+            socket = outlet.writer.socket_target() if self._compiled is not None else None
+            if socket is None:
+                python.append(outlet)
+            else:
+                fd, srtp, session, (host, port) = socket
+                targets.append((fd, srtp, host, port, outlet.payload_type, outlet.ssrc, session))
+        if self._compiled is not None:
+            self._compiled.set_targets(targets)
+        self._python = python
+
+    def send(self, seq: int, ts: int, seq_ts: bytes, marker: int, payload: bytes) -> int:
+        """Send one packet to every listener; how many were handed to the network."""
+        delivered = self._compiled.send(seq, ts, marker, payload) if self._compiled is not None else 0
+        for outlet in self._python:
+            if outlet.writer.write(b"".join((outlet.heads[marker], seq_ts, outlet.ssrc_bytes, payload))):
+                delivered += 1
+        return delivered

@@ -1,0 +1,100 @@
+"""The C fan-out loop: real SRTP sessions, real UDP sockets, real Opus payloads."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+from aiortc.rtp import RtpPacket
+from pylibsrtp import Policy, Session
+
+from server.media import fastpath
+from server.media.forwarder import Forwarder, Outlet
+from signaling.voice import voice_packets
+
+pytestmark = pytest.mark.skipif(fastpath.FanOut is None, reason="server.media._fanout is not built")
+
+
+class UdpListener:
+    """A listener's end: a UDP socket and the SRTP session pair a DTLS handshake would have agreed."""
+
+    def __init__(self) -> None:
+        key = os.urandom(30)
+        self.tx = Session(Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND))
+        self.rx = Session(Policy(key=key, ssrc_type=Policy.SSRC_ANY_INBOUND))
+        self.server_side = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.server_side.bind(("127.0.0.1", 0))
+        self.browser_side = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.browser_side.bind(("127.0.0.1", 0))
+        self.browser_side.settimeout(2)
+        self.address = self.browser_side.getsockname()
+
+    def socket_target(self) -> tuple | None:
+        if self.server_side.fileno() < 0:
+            return None
+        srtp = int(fastpath.ffi.cast("uintptr_t", self.tx._srtp[0]))
+        return self.server_side.fileno(), srtp, self.tx, self.address
+
+    def write(self, packet: bytes) -> bool:
+        assert self.server_side.fileno() < 0, "an open UDP listener goes through the C loop"
+        return False  # as DirectRtpWriter does once the connection is gone
+
+    def receive(self) -> RtpPacket:
+        return RtpPacket.parse(self.rx.unprotect(self.browser_side.recv(2048)))
+
+    def close(self) -> None:
+        self.server_side.close()
+        self.browser_side.close()
+
+
+def test_each_listener_gets_the_packet_under_its_own_ssrc_and_key() -> None:
+    voice = voice_packets(0.2, seed=3)
+    forwarder = Forwarder(1)
+    listeners = [UdpListener() for _ in range(3)]
+    try:
+        for i, listener in enumerate(listeners):
+            forwarder.attach(f"l{i}", [Outlet(ssrc=5000 + i, payload_type=111 - i, writer=listener)])
+        forwarder.allow("speaker", True)
+        for seq, packet in enumerate(voice, start=65530):  # wraps
+            rtp = RtpPacket(payload_type=111, sequence_number=seq % 65536, timestamp=(4294966000 + 960 * seq) % 2**32,
+                            ssrc=77, payload=packet.payload, marker=int(seq == 65530))
+            rtp.extensions.audio_level = (False, 20)
+            forwarder.on_packet("speaker", rtp)
+        assert forwarder.stats.delivered == 3 * len(voice)
+        for i, listener in enumerate(listeners):
+            received = [listener.receive() for _ in voice]
+            assert [r.payload for r in received] == [p.payload for p in voice]
+            assert {r.ssrc for r in received} == {5000 + i} and {r.payload_type for r in received} == {111 - i}
+            assert [r.marker for r in received[:2]] == [1, 0]
+            seqs = [r.sequence_number for r in received]
+            assert all((b - a) % 65536 == 1 for a, b in zip(seqs, seqs[1:]))
+            stamps = [r.timestamp for r in received]
+            assert all((b - a) % 2**32 == 960 for a, b in zip(stamps, stamps[1:]))
+    finally:
+        for listener in listeners:
+            listener.close()
+
+
+def test_a_listener_whose_socket_closed_is_skipped_safely() -> None:
+    forwarder = Forwarder(1)
+    gone, here = UdpListener(), UdpListener()
+    try:
+        forwarder.attach("gone", [Outlet(ssrc=1, payload_type=111, writer=gone)])
+        forwarder.attach("here", [Outlet(ssrc=2, payload_type=111, writer=here)])
+        forwarder.allow("speaker", True)
+
+        def send(seq: int) -> None:
+            payload = bytes([0xFC, seq])
+            forwarder.on_packet("speaker", RtpPacket(payload_type=111, sequence_number=seq, timestamp=960 * seq, ssrc=9,
+                                                     payload=payload))
+            assert here.receive().payload == payload
+
+        send(1)
+        gone.close()  # aioice closed it; the loop still holds its own descriptor
+        send(2)
+        forwarder.refresh()  # its connection's state changed: it is left out from now on
+        send(3)
+        assert forwarder.stats.delivered == 2 + 2 + 1
+    finally:
+        here.close()
