@@ -7,7 +7,9 @@ bots (spread over worker processes) that unprotect and count packets without dec
 and after. One row per run:
 
     server, speakers, listeners, packets sent, delivery ratio, server CPU µs per delivered packet,
-    forwarding latency p50/p99 (speaker's send to the last listener's arrival), server RSS.
+    latency p50/p99 (the speaker bot's send to the last listener bot's arrival, so it includes the
+    bots' own scheduling), forwarding p50/p99 (Dropin's own account, GET /api/media: from the
+    forwarder taking the packet to the last listener's send), server RSS.
 
 Servers: Dropin (`dropin serve`, its own Redis); Janus 1.1 VideoRoom (event_loops = 2) when the
 `janus` binary is installed; and the stock aiortc MediaRelay server in bench/relay_server.py,
@@ -79,6 +81,7 @@ class Row:
     delivered: int
     cpu_s: float
     latency_ms: tuple[float, float] | None
+    forward_us: tuple[float, float] | None  # Dropin's own account: taking a packet to the last send
     rss: int
     connected: int
 
@@ -323,6 +326,11 @@ async def measure(label: str, target: Target, pid: int, speakers: int, listeners
         await asyncio.sleep(DRAIN_S)
         cpu = cpu_seconds(pid) - cpu_before
         rss = rss_bytes(pid)
+        forward_us = None
+        if target.kind == "dropin":
+            async with httpx.AsyncClient() as http:
+                times = (await http.get(f"{target.url}/api/media")).json()["forward_us"]
+            forward_us = (times["p50"], times["p99"]) if times["samples"] else None
         for pipe in pipes:
             pipe.send("stop")
         results = []
@@ -336,7 +344,7 @@ async def measure(label: str, target: Target, pid: int, speakers: int, listeners
             server=label, speakers=speakers, listeners=listeners, sent=sent,
             delivered=sum(packets for packets, _ in results), cpu_s=cpu,
             latency_ms=latency(sent_logs, [arrivals for _, arrivals in results], unique),
-            rss=rss, connected=len(results),
+            forward_us=forward_us, rss=rss, connected=len(results),
         )
     finally:
         workers.stop()
@@ -396,15 +404,16 @@ async def relay_target() -> AsyncIterator[tuple[Target, int]]:
 def table(rows: list[Row]) -> str:
     lines = [
         "| server | speakers | listeners | packets sent | delivered | CPU µs / delivered packet "
-        "| latency p50 / p99 | server RSS |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| latency p50 / p99 | forwarding p50 / p99 | server RSS |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
         lat = f"{row.latency_ms[0]:.1f} / {row.latency_ms[1]:.1f} ms" if row.latency_ms else "n/a"
+        fwd = f"{row.forward_us[0] / 1000:.2f} / {row.forward_us[1] / 1000:.2f} ms" if row.forward_us else "–"
         listeners = f"{row.listeners}" if row.connected == row.listeners else f"{row.listeners} ({row.connected} connected)"
         lines.append(
             f"| {row.server} | {row.speakers} | {listeners} | {row.sent} | {row.delivery:.2%} "
-            f"| {row.us_per_packet:.1f} | {lat} | {row.rss / 2**20:.0f} MB |"
+            f"| {row.us_per_packet:.1f} | {lat} | {fwd} | {row.rss / 2**20:.0f} MB |"
         )
     return "\n".join(lines) + "\n"
 
@@ -457,7 +466,9 @@ def write_docs(rows: list[Row], command: str) -> None:
         f"{MARK_START}\n## Fan-out ({time.strftime('%Y-%m-%d')})\n\n`{command}` on {machine}, bots on the same "
         "machine. CPU is the server's whole process tree (Dropin's includes its Redis) over the talking time, "
         "divided by the packets the listeners received. Latency is from the speaker bot's send to the last "
-        "listener's arrival of the same packet (n/a where the payload is re-encoded).\n\n"
+        "listener bot's arrival of the same packet (n/a where the payload is re-encoded); it includes the bots' "
+        "own scheduling on the shared cores. Forwarding is Dropin's own account (`GET /api/media`): from the "
+        "forwarder taking the packet to the last listener's send.\n\n"
         + table(rows) + "\n" + ratios(rows)
         + ("\n![CPU µs per delivered packet against listeners](fanout.png)\n" if charted else "")
         + MARK_END

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 
-from server.api import clubs, errors, events, identity, invites, rooms
+from server.api import clubs, errors, events, identity, invites, media, rooms
 from server.config import Settings
 from server.identity import TokenIssuer, load_or_create_secret
 from server.media.aiortc_adapter import check_internals
@@ -83,6 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     app.include_router(identity.router)
     app.include_router(rooms.router)
+    app.include_router(media.router)
     for scheduling in (clubs, events, invites):
         app.include_router(scheduling.router)
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import struct
 import time
+from collections import deque
 from collections.abc import Callable, Hashable
+from time import perf_counter_ns
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,6 +27,7 @@ from server.media.fastpath import SlotFanOut
 from server.media.slot import Slot
 
 SEQ_TS = struct.Struct("!HI")
+FORWARD_SAMPLES = 8192
 RTP_VERSION_BYTE = 0x80
 MARKER = 0x80
 
@@ -65,6 +68,9 @@ class ForwarderStats:
     delivered: int = 0
     dropped_not_speaker: int = 0
     dropped_no_slot: int = 0
+    # For the most recent forwarded packets: nanoseconds from the forwarder taking the packet to
+    # the last listener's send.
+    forward_ns: deque[int] = field(default_factory=lambda: deque(maxlen=FORWARD_SAMPLES))
 
 
 class Forwarder:
@@ -123,6 +129,7 @@ class Forwarder:
 
     def on_packet(self, member: MemberId, packet: RtpPacket) -> None:
         """Forward one packet from `member` to everyone else in the room."""
+        started = perf_counter_ns()
         stats = self.stats
         stats.received += 1
         if member not in self._speakers:
@@ -142,6 +149,7 @@ class Forwarder:
         slot.octets += len(payload)
         stats.forwarded += 1
         stats.delivered += self._fanout[index].send(seq, ts, SEQ_TS.pack(seq, ts), packet.marker, payload)
+        stats.forward_ns.append(perf_counter_ns() - started)
 
     def tick(self) -> None:
         """Let sustained speakers take slots from quieter holders, and announce who is speaking

@@ -113,12 +113,19 @@ class Peer:
         except Exception as exc:
             raise DropinError(ErrorCode.BAD_SDP, f"the offer could not be applied: {exc}") from None
         dtls = microphone.receiver.transport
-        dtls.on("statechange", self._on_transport_change)
+        dtls.on("statechange", lambda: self._transport_changed(dtls.state))
         self._writer = DirectRtpWriter(dtls)
         self.outlets = [Outlet(ssrc=slot.sender._ssrc, payload_type=payload_type(slot), writer=self._writer) for slot in slots]
         answer = SessionDescription.parse(pc.localDescription.sdp)
         self._cname = next((ssrc.cname for media in answer.media for ssrc in media.ssrc if ssrc.cname), "dropin").encode()
         return pc.localDescription.sdp
+
+    def _transport_changed(self, state: str) -> None:
+        if state == "connected":  # sender reports count what this member could have received
+            for outlet in self.outlets:
+                if outlet.slot is not None:
+                    outlet.base_packets, outlet.base_octets = outlet.slot.packets, outlet.slot.octets
+        self._on_transport_change()
 
     def _receive(self, packet: RtpPacket, _arrival_ms: int) -> None:
         """A microphone packet: account for it in the reception statistics, then forward it."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
+
 from signaling.participant import Participant, ToneTrack
 from support import host_and_listener
 
@@ -42,6 +44,14 @@ async def test_listeners_hear_the_host_and_not_each_other(server) -> None:
         assert sent > 200, f"the host bot sent only {sent} packets in 5 s"
         for count in received:
             assert count >= 0.95 * sent, f"a listener got {count} of {sent} packets"
+
+        # The node's figures agree: a forwarded packet goes to the three listeners and the rogue
+        # (once each is connected).
+        media = httpx.get(f"{server.base_url}/api/media").json()
+        assert media["rooms"] == 1 and media["peers"] == 5
+        assert media["forwarded"] >= sent and 4 * sent <= media["delivered"] <= 4 * media["forwarded"]
+        assert media["forward_us"]["samples"] == min(media["forwarded"], 8192)
+        assert 0 < media["forward_us"]["p50"] <= media["forward_us"]["p99"] <= media["forward_us"]["max"]
 
         # The host goes quiet; the rogue listener keeps sending, and nobody hears a packet of it.
         host.replace_microphone(None)

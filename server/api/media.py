@@ -1,0 +1,37 @@
+"""The node's media plane in figures: what the forwarding core has done, and how fast."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from server.api.deps import Service
+
+router = APIRouter(prefix="/api/media", tags=["media"])
+
+
+class ForwardTimes(BaseModel):
+    """Microseconds from the forwarder taking a packet to the last listener's send, over the
+    latest forwarded packets (up to 8192 per room)."""
+
+    samples: int
+    p50: float | None
+    p99: float | None
+    max: float | None
+
+
+class MediaStats(BaseModel):
+    rooms: int
+    peers: int
+    received: int
+    forwarded: int
+    delivered: int
+    dropped_not_speaker: int
+    dropped_no_slot: int
+    forward_us: ForwardTimes
+
+
+@router.get("", response_model=MediaStats)
+async def media_stats(service: Service) -> MediaStats:
+    """Packets this node received from speakers, forwarded, and delivered to listeners."""
+    return MediaStats(**service.router.stats())
