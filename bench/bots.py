@@ -207,5 +207,5 @@ class RawSpeaker:
                 extensions = b"\xbe\xde" + (len(extensions) // 4).to_bytes(2, "big") + extensions
             first = 0x90 if extensions else 0x80
             header = RTP_FIXED.pack(first, payload_type, i & 0xFFFF, (960 * i) & 0xFFFFFFFF, ssrc)
+            self.sent.append((self._crcs[index], time.monotonic_ns()))  # before: it may arrive at once
             writer.write(header + extensions + packet.payload)
-            self.sent.append((self._crcs[index], time.monotonic_ns()))

@@ -419,14 +419,17 @@ def table(rows: list[Row]) -> str:
 
 
 def ratios(rows: list[Row]) -> str:
-    janus_rows = {row.listeners: row for row in rows if row.server == "janus"}
+    """Dropin against Janus at each listener count: the medians, and each repetition's ratio."""
     lines = []
-    for row in rows:
-        if row.server == "dropin" and row.listeners in janus_rows:
-            other = janus_rows[row.listeners]
-            lines.append(f"- {row.listeners} listeners: Dropin {row.us_per_packet:.1f} µs, Janus "
-                         f"{other.us_per_packet:.1f} µs per delivered packet: "
-                         f"**{row.us_per_packet / other.us_per_packet:.2f}×** Janus")
+    for listeners in sorted({row.listeners for row in rows if row.server == "dropin"}):
+        ours = [row.us_per_packet for row in rows if row.server == "dropin" and row.listeners == listeners]
+        theirs = [row.us_per_packet for row in rows if row.server == "janus" and row.listeners == listeners]
+        if not theirs:
+            continue
+        each = ", ".join(f"{a / b:.2f}" for a, b in zip(ours, theirs))
+        lines.append(f"- {listeners} listeners: Dropin {statistics.median(ours):.1f} µs, Janus "
+                     f"{statistics.median(theirs):.1f} µs per delivered packet: "
+                     f"**{statistics.median(ours) / statistics.median(theirs):.2f}×** Janus (each run: {each})")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -459,17 +462,18 @@ def chart(rows: list[Row], path: Path) -> bool:
 MARK_START, MARK_END = "<!-- fanout:start -->", "<!-- fanout:end -->"
 
 
-def write_docs(rows: list[Row], command: str) -> None:
+def write_docs(rows: list[Row], command: str, repeat: int) -> None:
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    charted = chart(rows, REPO / "docs" / "fanout.png")
+    charted = chart(medians(rows), REPO / "docs" / "fanout.png")
+    runs = f"Each configuration ran {repeat} times, interleaved; the table shows the median run. " if repeat > 1 else ""
     section = (
         f"{MARK_START}\n## Fan-out ({time.strftime('%Y-%m-%d')})\n\n`{command}` on {machine}, bots on the same "
         "machine. CPU is the server's whole process tree (Dropin's includes its Redis) over the talking time, "
         "divided by the packets the listeners received. Latency is from the speaker bot's send to the last "
         "listener bot's arrival of the same packet (n/a where the payload is re-encoded); it includes the bots' "
         "own scheduling on the shared cores. Forwarding is Dropin's own account (`GET /api/media`): from the "
-        "forwarder taking the packet to the last listener's send.\n\n"
-        + table(rows) + "\n" + ratios(rows)
+        "forwarder taking the packet to the last listener's send. " + runs + "\n\n"
+        + table(medians(rows)) + "\n" + ratios(rows)
         + ("\n![CPU µs per delivered packet against listeners](fanout.png)\n" if charted else "")
         + MARK_END
     )
@@ -491,13 +495,22 @@ async def run(args: argparse.Namespace) -> list[Row]:
         print("janus is not installed (apt-get install janus): Janus rows skipped", file=sys.stderr)
     if args.relay:
         plans.append(("relay", relay_target, args.relay))
-    for label, start, counts in plans:
-        for listeners in counts:
-            async with start() as (target, pid):
-                row = await measure(label, target, pid, args.speakers, listeners, args.seconds, args.workers)
-            rows.append(row)
-            print(table([row]).splitlines()[-1], flush=True)
+    for _ in range(args.repeat):  # interleaved, so the machine's mood touches every server alike
+        for label, start, counts in plans:
+            for listeners in counts:
+                async with start() as (target, pid):
+                    row = await measure(label, target, pid, args.speakers, listeners, args.seconds, args.workers)
+                rows.append(row)
+                print(table([row]).splitlines()[-1], flush=True)
     return rows
+
+
+def medians(rows: list[Row]) -> list[Row]:
+    """Per server and listener count, the run with the median CPU per delivered packet."""
+    groups: dict[tuple[str, int], list[Row]] = {}
+    for row in rows:
+        groups.setdefault((row.server, row.listeners), []).append(row)
+    return [sorted(group, key=lambda r: r.us_per_packet)[(len(group) - 1) // 2] for group in groups.values()]
 
 
 def numbers(text: str) -> list[int]:
@@ -511,15 +524,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="talking time per run")
     parser.add_argument("--relay", type=numbers, default=[3],
                         help="listener counts for the MediaRelay baseline (it saturates a core at a handful)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of every configuration; medians are reported")
     parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2), help="listener bot processes")
     parser.add_argument("--no-janus", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
     args = parser.parse_args()
     print(table([]), end="", flush=True)
     rows = asyncio.run(run(args))
-    print("\n" + table(rows) + "\n" + ratios(rows))
+    print("\n" + table(medians(rows)) + "\n" + ratios(rows))
     if not args.no_write:
-        write_docs(rows, "python bench/fanout.py " + " ".join(sys.argv[1:]))
+        write_docs(rows, "python bench/fanout.py " + " ".join(sys.argv[1:]), args.repeat)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ SILENCE_DBOV = 127
 VOICE_DBOV = 50  # a packet at or above -50 dBov is voice
 PACKET_S = 0.020  # Opus frames the browsers send
 SMOOTHING = 0.05  # per packet: a time constant of about 400 ms
-SPEAKING_SCORE = 20.0  # about 100 ms of ordinary speech lights the ring; 0.6 s of silence puts it out
+SPEAKING_SCORE = 20.0  # about 100 ms of ordinary speech lights the ring...
+SPEAKING_HANG_S = 0.8  # ...and it stays lit through the pauses between words, until this much silence
 SPURT_GAP_S = 0.2  # voice separated by less than this is one talk spurt
 SUSTAINED_S = 0.3  # how long a challenger must have talked before taking a slot
 HYSTERESIS = 15.0  # how much higher a challenger must score than the holder it replaces
@@ -85,6 +86,7 @@ class SlotAssignment:
     slot_count: int
     holders: list[Member | None] = field(init=False)
     _activity: dict[Member, VoiceActivity] = field(init=False, default_factory=dict)
+    _speaking: set[Member] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self.holders = [None] * self.slot_count
@@ -139,7 +141,13 @@ class SlotAssignment:
 
     def speaking(self, now: float) -> set[Member]:
         """Speakers talking now (whether or not they hold a slot)."""
-        return {member for member, activity in self._activity.items() if activity.current(now) >= SPEAKING_SCORE}
+        self._speaking = {
+            member
+            for member, activity in self._activity.items()
+            if activity.current(now) >= SPEAKING_SCORE
+            or (member in self._speaking and activity.last_voice is not None and now - activity.last_voice <= SPEAKING_HANG_S)
+        }
+        return set(self._speaking)
 
     def _score(self, member: Member | None, now: float) -> float:
         activity = self._activity.get(member) if member is not None else None

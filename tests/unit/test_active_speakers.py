@@ -104,6 +104,17 @@ def test_speaking_follows_the_voice_and_fades_after_it() -> None:
     assert room.assignment.speaking(room.now) == set()
 
 
+def test_speaking_holds_through_the_pauses_between_words() -> None:
+    room = Room(3)
+    for _ in range(4):
+        room.talk(0.3, ada=35)
+        assert room.assignment.speaking(room.now) == {"ada"}
+        room.talk(0.5, ada=SILENCE)  # a pause between words
+        assert room.assignment.speaking(room.now) == {"ada"}
+    room.talk(0.6, ada=SILENCE)
+    assert room.assignment.speaking(room.now) == set()
+
+
 def test_a_speaker_whose_packets_stop_fades_too() -> None:
     room = Room(3)
     room.talk(0.5, ada=35)
