@@ -47,6 +47,30 @@ def tap_receiver(receiver: RTCRtpReceiver, handler: PacketHandler) -> None:
     receiver._handle_rtp_packet = handle_rtp_packet  # type: ignore[method-assign]
 
 
+def tap_datagrams(dtls: RTCDtlsTransport, on_rtp: Callable[[RtpPacket], None]) -> None:
+    """Take SRTP packets straight from the connection's sockets (its aioice protocols, TURN
+    included): unprotected, parsed and handed to `on_rtp` on the spot, with no hop through
+    aioice's queue and aiortc's coroutines. STUN, DTLS and RTCP go on to aioice as before, and
+    so does anything before DTLS has keyed SRTP. Call once the local description is set.
+    """
+    extensions = dtls._rtp_header_extensions_map
+
+    for protocol in dtls.transport._connection._protocols:
+
+        def datagram_received(data: bytes, addr: tuple, forward: Callable = protocol.datagram_received) -> None:
+            rx = dtls._rx_srtp
+            if rx is None or len(data) <= 12 or not 0x80 <= data[0] < 0xC0 or 192 <= data[1] <= 223:
+                forward(data, addr)  # not (yet) RTP: RFC 5761 tells RTCP by its packet type
+                return
+            try:
+                packet = RtpPacket.parse(rx.unprotect(data), extensions)
+            except Exception:  # forged, replayed or malformed: dropped, as aiortc would
+                return
+            on_rtp(packet)
+
+        protocol.datagram_received = datagram_received  # type: ignore[method-assign]
+
+
 def payload_type(transceiver: RTCRtpTransceiver) -> int:
     """The negotiated payload type of the transceiver's first (preferred) codec."""
     return transceiver._codecs[0].payloadType
@@ -173,6 +197,13 @@ def check_internals() -> None:
     init = inspect.getsource(RTCDtlsTransport.__init__)
     _require("self._tx_srtp" in init and "self._state" in init, "RTCDtlsTransport._tx_srtp / _state")
     _require("self._connection" in inspect.getsource(RTCIceTransport.__init__), "RTCIceTransport._connection")
+    _require("self._protocols" in inspect.getsource(Connection.__init__), "aioice Connection._protocols")
+    _require("def datagram_received" in inspect.getsource(StunProtocol), "aioice StunProtocol.datagram_received")
+    _require(
+        "self._rx_srtp" in inspect.getsource(RTCDtlsTransport.__init__)
+        and "self._rtp_header_extensions_map" in inspect.getsource(RTCDtlsTransport.__init__),
+        "RTCDtlsTransport._rx_srtp / _rtp_header_extensions_map",
+    )
     _require("self._nominated" in inspect.getsource(Connection.__init__), "aioice Connection._nominated")
     pair_init = inspect.signature(CandidatePair.__init__).parameters
     _require("protocol" in pair_init, "aioice CandidatePair.protocol")

@@ -42,6 +42,7 @@ from server.media.aiortc_adapter import (
     last_sender_report,
     payload_type,
     silence_rtcp,
+    tap_datagrams,
     tap_receiver,
 )
 from server.media.forwarder import Outlet
@@ -114,6 +115,7 @@ class Peer:
             raise DropinError(ErrorCode.BAD_SDP, f"the offer could not be applied: {exc}") from None
         dtls = microphone.receiver.transport
         dtls.on("statechange", lambda: self._transport_changed(dtls.state))
+        tap_datagrams(dtls, lambda packet: self._receive(packet, 0))
         self._writer = DirectRtpWriter(dtls)
         self.outlets = [Outlet(ssrc=slot.sender._ssrc, payload_type=payload_type(slot), writer=self._writer) for slot in slots]
         answer = SessionDescription.parse(pc.localDescription.sdp)
