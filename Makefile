@@ -22,7 +22,7 @@ test: install
 	@test -x /usr/bin/chromium || { echo "make test needs Chromium: apt-get install chromium"; exit 1; }
 	$(BIN)/pytest -q
 
-## bench: the fan-out benchmark (about 4 minutes); writes docs/benchmarks.md and docs/fanout.png
+## bench: the fan-out benchmark (about 2 minutes here); writes docs/benchmarks.md and docs/fanout.png
 bench: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/fanout.py
