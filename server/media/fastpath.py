@@ -8,6 +8,7 @@ still coming up, or an install without the compiled module) go through their Rtp
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ except ImportError:  # not compiled: every listener takes the Python path
     FanOut = None
     logging.getLogger(__name__).warning("server.media._fanout is not built; forwarding in pure Python")
 
+SEQ_TS = struct.Struct("!HI")
 SRTP_PROTECT = int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
 
 
@@ -48,10 +50,12 @@ class SlotFanOut:
             self._compiled.set_targets(targets)
         self._python = python
 
-    def send(self, seq: int, ts: int, seq_ts: bytes, marker: int, payload: bytes) -> int:
+    def send(self, seq: int, ts: int, marker: int, payload: bytes) -> int:
         """Send one packet to every listener; how many were handed to the network."""
         delivered = self._compiled.send(seq, ts, marker, payload) if self._compiled is not None else 0
-        for outlet in self._python:
-            if outlet.writer.write(b"".join((outlet.heads[marker], seq_ts, outlet.ssrc_bytes, payload))):
-                delivered += 1
+        if self._python:
+            seq_ts = SEQ_TS.pack(seq, ts)
+            for outlet in self._python:
+                if outlet.writer.write(b"".join((outlet.heads[marker], seq_ts, outlet.ssrc_bytes, payload))):
+                    delivered += 1
         return delivered

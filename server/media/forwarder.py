@@ -12,7 +12,6 @@ for listeners on a plain UDP pair (see fastpath).
 
 from __future__ import annotations
 
-import struct
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -26,7 +25,6 @@ from server.media.active_speakers import SlotAssignment
 from server.media.fastpath import SlotFanOut
 from server.media.slot import Slot
 
-SEQ_TS = struct.Struct("!HI")
 FORWARD_SAMPLES = 8192
 RTP_VERSION_BYTE = 0x80
 MARKER = 0x80
@@ -136,7 +134,8 @@ class Forwarder:
             stats.dropped_not_speaker += 1
             return
         level = packet.extensions.audio_level
-        index = self._assignment.on_packet(member, level[1] if level is not None else None, self._clock())
+        now = self._clock()
+        index = self._assignment.on_packet(member, level[1] if level is not None else None, now)
         if index is None:
             stats.dropped_no_slot += 1
             return
@@ -144,11 +143,11 @@ class Forwarder:
         if slot.speaker != member:
             self._hand_over(index)
         payload = packet.payload
-        seq, ts = slot.rewrite(packet.ssrc, packet.sequence_number, packet.timestamp, self._clock())
+        seq, ts = slot.rewrite(packet.ssrc, packet.sequence_number, packet.timestamp, now)
         slot.packets += 1
         slot.octets += len(payload)
         stats.forwarded += 1
-        stats.delivered += self._fanout[index].send(seq, ts, SEQ_TS.pack(seq, ts), packet.marker, payload)
+        stats.delivered += self._fanout[index].send(seq, ts, packet.marker, payload)
         stats.forward_ns.append(perf_counter_ns() - started)
 
     def tick(self) -> None:
