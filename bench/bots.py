@@ -26,7 +26,7 @@ from aiortc import RTCPeerConnection, RTCRtpTransceiver
 
 from aiortc.rtp import RtcpReceiverInfo, RtcpRrPacket
 
-from server.media.aiortc_adapter import DirectRtpWriter, silence_rtcp
+from server.media.aiortc_adapter import DirectRtpWriter, is_rtp, silence_rtcp
 from signaling.voice import VoicePacket
 
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
@@ -104,7 +104,7 @@ class RawListener:
                     except OSError:
                         loop.remove_reader(sock.fileno())
                         return
-                    if len(data) > 12 and 0x80 <= data[0] < 0xC0 and not 192 <= data[1] <= 223:
+                    if is_rtp(data):
                         now = time.monotonic_ns()
                         try:
                             plain = unprotect(data)

@@ -47,6 +47,12 @@ def tap_receiver(receiver: RTCRtpReceiver, handler: PacketHandler) -> None:
     receiver._handle_rtp_packet = handle_rtp_packet  # type: ignore[method-assign]
 
 
+def is_rtp(data: bytes) -> bool:
+    """Whether a datagram on a WebRTC socket is (S)RTP: not STUN or DTLS by its first byte, and
+    not RTCP by its packet type (RFC 5761)."""
+    return len(data) > 12 and 0x80 <= data[0] < 0xC0 and not 192 <= data[1] <= 223
+
+
 def tap_datagrams(dtls: RTCDtlsTransport, on_rtp: Callable[[RtpPacket], None]) -> None:
     """Take SRTP packets straight from the connection's sockets (its aioice protocols, TURN
     included): unprotected, parsed and handed to `on_rtp` on the spot, with no hop through
@@ -59,8 +65,8 @@ def tap_datagrams(dtls: RTCDtlsTransport, on_rtp: Callable[[RtpPacket], None]) -
 
         def datagram_received(data: bytes, addr: tuple, forward: Callable = protocol.datagram_received) -> None:
             rx = dtls._rx_srtp
-            if rx is None or len(data) <= 12 or not 0x80 <= data[0] < 0xC0 or 192 <= data[1] <= 223:
-                forward(data, addr)  # not (yet) RTP: RFC 5761 tells RTCP by its packet type
+            if rx is None or not is_rtp(data):
+                forward(data, addr)  # STUN, DTLS, RTCP, or RTP before SRTP is keyed
                 return
             try:
                 packet = RtpPacket.parse(rx.unprotect(data), extensions)

@@ -113,16 +113,12 @@ class Forwarder:
         for slot, outlet in zip(self.slots, outlets):
             outlet.slot, outlet.base_packets, outlet.base_octets = slot, slot.packets, slot.octets
         self._outlets[member] = outlets[: len(self.slots)]
-        self._rebuild_fanout()
-
-    def refresh(self) -> None:
-        """A member's connection came up or went down: re-sort who is served how."""
-        self._rebuild_fanout()
+        self.refresh()
 
     def detach(self, member: MemberId) -> None:
         """Forget `member` entirely: no more packets to or from them."""
         if self._outlets.pop(member, None) is not None:
-            self._rebuild_fanout()
+            self.refresh()
         self.allow(member, False)
 
     def on_packet(self, member: MemberId, packet: RtpPacket) -> None:
@@ -167,7 +163,9 @@ class Forwarder:
         self.slots[index].assign(self._assignment.holders[index])
         self._set_fanout(index)
 
-    def _rebuild_fanout(self) -> None:
+    def refresh(self) -> None:
+        """Rebuild every slot's fan-out: someone attached or detached, or a member's connection
+        came up or went down (which decides who is served by the C loop)."""
         for index in range(len(self.slots)):
             self._set_fanout(index)
 
