@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from server.api.deps import Service
 
@@ -11,8 +11,7 @@ router = APIRouter(prefix="/api/media", tags=["media"])
 
 
 class ForwardTimes(BaseModel):
-    """Microseconds from the forwarder taking a packet to the last listener's send, over the
-    latest forwarded packets (up to 8192 per room)."""
+    """A distribution in microseconds over the latest forwarded packets (up to 8192 per room)."""
 
     samples: int
     p50: float | None
@@ -28,7 +27,10 @@ class MediaStats(BaseModel):
     delivered: int
     dropped_not_speaker: int
     dropped_no_slot: int
-    forward_us: ForwardTimes
+    forward_us: ForwardTimes = Field(description="from the forwarder taking a packet to the last listener's send")
+    forward_cpu_us: ForwardTimes = Field(
+        description="the CPU time spent on that; the rest of forward_us is time the server was not running"
+    )
 
 
 @router.get("", response_model=MediaStats)

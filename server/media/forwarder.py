@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
-from time import perf_counter_ns
+from time import perf_counter_ns, thread_time_ns
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -67,8 +67,10 @@ class ForwarderStats:
     dropped_not_speaker: int = 0
     dropped_no_slot: int = 0
     # For the most recent forwarded packets: nanoseconds from the forwarder taking the packet to
-    # the last listener's send.
+    # the last listener's send, and the CPU time the thread spent on it in between (the rest is
+    # time the thread was not running: preempted, or the kernel busy elsewhere).
     forward_ns: deque[int] = field(default_factory=lambda: deque(maxlen=FORWARD_SAMPLES))
+    forward_cpu_ns: deque[int] = field(default_factory=lambda: deque(maxlen=FORWARD_SAMPLES))
 
 
 class Forwarder:
@@ -123,7 +125,7 @@ class Forwarder:
 
     def on_packet(self, member: MemberId, packet: RtpPacket) -> None:
         """Forward one packet from `member` to everyone else in the room."""
-        started = perf_counter_ns()
+        started, cpu_started = perf_counter_ns(), thread_time_ns()
         stats = self.stats
         stats.received += 1
         if member not in self._speakers:
@@ -145,6 +147,7 @@ class Forwarder:
         stats.forwarded += 1
         stats.delivered += self._fanout[index].send(seq, ts, packet.marker, payload)
         stats.forward_ns.append(perf_counter_ns() - started)
+        stats.forward_cpu_ns.append(thread_time_ns() - cpu_started)
 
     def tick(self) -> None:
         """Let sustained speakers take slots from quieter holders, and announce who is speaking

@@ -52,6 +52,8 @@ async def test_listeners_hear_the_host_and_not_each_other(server) -> None:
         assert media["forwarded"] >= sent and 4 * sent <= media["delivered"] <= 4 * media["forwarded"]
         assert media["forward_us"]["samples"] == min(media["forwarded"], 8192)
         assert 0 < media["forward_us"]["p50"] <= media["forward_us"]["p99"] <= media["forward_us"]["max"]
+        assert media["forward_cpu_us"]["samples"] == media["forward_us"]["samples"]
+        assert 0 < media["forward_cpu_us"]["p50"] <= media["forward_cpu_us"]["p99"] <= media["forward_cpu_us"]["max"]
 
         # The host goes quiet; the rogue listener keeps sending, and nobody hears a packet of it.
         host.replace_microphone(None)
