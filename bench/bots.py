@@ -2,9 +2,10 @@
 
 A `RawSpeaker` sends pre-encoded Opus (signaling.voice) with the audio-level and mid header
 extensions, paced every 20 ms, straight through its connection's SRTP session and socket. A
-`RawListener` takes datagrams off its connection's socket before aiortc sees them: RTP is
-unprotected (not decoded) and counted, with the payload's CRC and the arrival time for latency;
-STUN, DTLS and RTCP go on to aiortc as usual. Like a browser receiving audio, each listener sends
+`RawListener` takes datagrams off its connection's socket before aiortc sees them, every few
+milliseconds rather than woken by each one: RTP is unprotected (not decoded) and counted, with the
+payload's CRC and the kernel's arrival time for latency; STUN, DTLS and RTCP go on to aiortc as
+usual. Like a browser receiving audio, each listener sends
 a receiver report about every 5 s; aiortc's own RTCP loops are silenced in every bot. So the bots cost little CPU beside the server, and
 every server under test (Dropin, Janus, the MediaRelay baseline) is measured the same way.
 """
@@ -34,6 +35,9 @@ MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 RTP_FIXED = struct.Struct("!BBHII")
 PACKET_S = 0.020
 REPORT_S = 5.0  # browsers' RTCP interval for audio
+READ_EVERY_S = 0.005  # how often listeners read their sockets
+SO_TIMESTAMPNS = 35  # Linux's socket option (and control message) for receive times in ns
+TIMESTAMP_SPACE = socket.CMSG_SPACE(16)
 
 
 def quiet(pc: RTCPeerConnection) -> None:
@@ -64,6 +68,23 @@ def payload_of(packet: bytes) -> bytes:
     return packet[start:end]
 
 
+def received_at(ancillary: list[tuple[int, int, bytes]]) -> int:
+    """The kernel's receive time (wall clock, ns) from a datagram's control messages."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+            seconds, nanoseconds = struct.unpack("qq", data[:16])
+            return seconds * 1_000_000_000 + nanoseconds
+    return time.time_ns()
+
+
+async def drain(listeners: list[RawListener]) -> None:
+    """Let every listener (including ones attached later) read its sockets every READ_EVERY_S."""
+    while True:
+        await asyncio.sleep(READ_EVERY_S)
+        for listener in listeners:
+            listener.drain()
+
+
 async def connected(pc: RTCPeerConnection, timeout: float = 30.0) -> None:
     """Wait until the peer connection is connected."""
     async with asyncio.timeout(timeout):
@@ -75,55 +96,29 @@ async def connected(pc: RTCPeerConnection, timeout: float = 30.0) -> None:
 
 @dataclass
 class RawListener:
-    """Counts (and, while recording, timestamps) the RTP packets reaching one peer connection."""
+    """Counts (and, while recording, timestamps) the RTP packets reaching one peer connection.
+
+    Nothing waits on its sockets: `drain` (called every few milliseconds for all of a process's
+    listeners) reads what has arrived, and each packet's arrival time is the kernel's receive
+    timestamp. A server's send to a listener waiting in epoll would also pay for waking that
+    listener's process, which over a real network is the listener's machine's work; so the server
+    under test pays for its send only, and the bots' scheduling does not show in the latency."""
 
     pc: RTCPeerConnection
     packets: int = 0
     undecryptable: int = 0
     recording: bool = False
-    arrivals: list[tuple[int, int]] = field(default_factory=list)  # (payload CRC-32, monotonic ns)
-    _socks: list[socket.socket] = field(default_factory=list, repr=False)
+    arrivals: list[tuple[int, int]] = field(default_factory=list)  # (payload CRC-32, wall-clock ns)
+    _socks: list[tuple[socket.socket, asyncio.DatagramProtocol]] = field(default_factory=list, repr=False)
     _streams: dict[int, list[int]] = field(default_factory=dict, repr=False)  # SSRC: [packets, highest seq]
+    _unprotect: Callable[[bytes], bytes] | None = field(default=None, repr=False)
     _reports: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def attach(self) -> None:
         """Take over the connection's sockets (all of them: with aggressive nomination the server
         may have settled on another pair than ours); call once it is connected."""
         dtls = self.pc.getTransceivers()[0].receiver.transport
-        unprotect = dtls._rx_srtp.unprotect
-        arrivals, streams = self.arrivals, self._streams
-        loop = asyncio.get_running_loop()
-
-        def reader(sock: socket.socket, protocol: asyncio.DatagramProtocol) -> Callable[[], None]:
-            def readable() -> None:
-                while True:
-                    try:
-                        data, addr = sock.recvfrom(2048)
-                    except (BlockingIOError, InterruptedError):
-                        return
-                    except OSError:
-                        loop.remove_reader(sock.fileno())
-                        return
-                    if is_rtp(data):
-                        now = time.monotonic_ns()
-                        try:
-                            plain = unprotect(data)
-                        except Exception:
-                            self.undecryptable += 1
-                            continue
-                        self.packets += 1
-                        stream = streams.get(ssrc := int.from_bytes(plain[8:12], "big"))
-                        if stream is None:
-                            stream = streams[ssrc] = [0, 0]
-                        stream[0] += 1
-                        stream[1] = (plain[2] << 8) | plain[3]
-                        if self.recording:
-                            arrivals.append((zlib.crc32(payload_of(plain)), now))
-                    else:
-                        protocol.datagram_received(data, addr)  # STUN, DTLS, RTCP
-
-            return readable
-
+        self._unprotect = dtls._rx_srtp.unprotect
         for protocol in dtls.transport._connection._protocols:
             transport = protocol.transport
             theirs = transport.get_extra_info("socket") if transport is not None else None
@@ -131,10 +126,35 @@ class RawListener:
                 continue
             sock = socket.socket(theirs.family, theirs.type, fileno=os.dup(theirs.fileno()))
             sock.setblocking(False)
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             transport.pause_reading()
-            loop.add_reader(sock.fileno(), reader(sock, protocol))
-            self._socks.append(sock)
+            self._socks.append((sock, protocol))
         self._reports = asyncio.create_task(self._report(dtls))
+
+    def drain(self) -> None:
+        """Read everything waiting on the sockets: RTP is counted, the rest goes to aiortc."""
+        for sock, protocol in self._socks:
+            while True:
+                try:
+                    data, ancillary, _, addr = sock.recvmsg(2048, TIMESTAMP_SPACE)
+                except OSError:  # nothing more waiting (or the socket is gone)
+                    break
+                if not is_rtp(data):
+                    protocol.datagram_received(data, addr)  # STUN, DTLS, RTCP
+                    continue
+                try:
+                    plain = self._unprotect(data)
+                except Exception:
+                    self.undecryptable += 1
+                    continue
+                self.packets += 1
+                stream = self._streams.get(ssrc := int.from_bytes(plain[8:12], "big"))
+                if stream is None:
+                    stream = self._streams[ssrc] = [0, 0]
+                stream[0] += 1
+                stream[1] = (plain[2] << 8) | plain[3]
+                if self.recording:
+                    self.arrivals.append((zlib.crc32(payload_of(plain)), received_at(ancillary)))
 
     async def _report(self, dtls: object) -> None:
         writer = DirectRtpWriter(dtls)
@@ -150,11 +170,9 @@ class RawListener:
 
     def detach(self) -> None:
         """Give the sockets back before the connection closes."""
-        loop = asyncio.get_running_loop()
         if self._reports is not None:
             self._reports.cancel()
-        for sock in self._socks:
-            loop.remove_reader(sock.fileno())
+        for sock, _ in self._socks:
             sock.close()
         self._socks.clear()
 
@@ -173,7 +191,7 @@ class RawSpeaker:
     def __init__(self, pc: RTCPeerConnection, voice: list[VoicePacket]) -> None:
         self.pc = pc
         self.voice = voice
-        self.sent: list[tuple[int, int]] = []  # (payload CRC-32, monotonic ns)
+        self.sent: list[tuple[int, int]] = []  # (payload CRC-32, wall-clock ns)
         self._crcs = [zlib.crc32(packet.payload) for packet in voice]
 
     def _transceiver(self) -> RTCRtpTransceiver:
@@ -207,5 +225,5 @@ class RawSpeaker:
                 extensions = b"\xbe\xde" + (len(extensions) // 4).to_bytes(2, "big") + extensions
             first = 0x90 if extensions else 0x80
             header = RTP_FIXED.pack(first, payload_type, i & 0xFFFF, (960 * i) & 0xFFFFFFFF, ssrc)
-            self.sent.append((self._crcs[index], time.monotonic_ns()))  # before: it may arrive at once
+            self.sent.append((self._crcs[index], time.time_ns()))  # before: it may arrive at once
             writer.write(header + extensions + packet.payload)

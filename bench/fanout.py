@@ -7,9 +7,10 @@ bots (spread over worker processes) that unprotect and count packets without dec
 and after. One row per run:
 
     server, speakers, listeners, packets sent, delivery ratio, server CPU µs per delivered packet,
-    latency p50/p99 (the speaker bot's send to the last listener bot's arrival, so it includes the
-    bots' own scheduling), forwarding p50/p99 (Dropin's own account, GET /api/media: from the
-    forwarder taking the packet to the last listener's send), server RSS.
+    latency p50/p99 (the speaker bot's send to the kernel's receive time at the last listener
+    bot), forwarding p50/p99 (Dropin's own account, GET /api/media: from the forwarder taking the
+    packet to the last listener's send; in brackets the p99 of the CPU time spent on it), server
+    CPU per listener per second in a silent room, server RSS.
 
 Servers: Dropin (`dropin serve`, its own Redis); Janus 1.1 VideoRoom (event_loops = 2) when the
 `janus` binary is installed; and the stock aiortc MediaRelay server in bench/relay_server.py,
@@ -50,7 +51,7 @@ import httpx  # noqa: E402
 from aiortc import RTCConfiguration, RTCPeerConnection  # noqa: E402
 
 from bench import janus, relay_server  # noqa: E402
-from bench.bots import RawListener, RawSpeaker, connected, quiet  # noqa: E402
+from bench.bots import RawListener, RawSpeaker, connected, drain, quiet  # noqa: E402
 from bench.servers import DropinServer, cpu_seconds, rss_bytes  # noqa: E402
 from server.media.aiortc_adapter import ParkedTrack  # noqa: E402
 from signaling.participant import Participant  # noqa: E402
@@ -59,6 +60,7 @@ from signaling.voice import voice_packets  # noqa: E402
 VOICE_S = 6.0  # each speaker's voice loops after this long
 CONNECT_AT_ONCE = 8  # listener connections a worker sets up concurrently
 DRAIN_S = 0.5
+IDLE_S = 3.0  # silence measured before the talking starts
 
 
 @dataclass
@@ -80,8 +82,9 @@ class Row:
     sent: int
     delivered: int
     cpu_s: float
+    idle_cpu_s: float  # over IDLE_S with everyone connected and nobody talking
     latency_ms: tuple[float, float] | None
-    forward_us: tuple[float, float] | None  # Dropin's own account: taking a packet to the last send
+    forward_us: tuple[float, float, float] | None  # Dropin's own: p50, p99 to the last send, and its CPU p99
     rss: int
     connected: int
 
@@ -92,6 +95,11 @@ class Row:
     @property
     def us_per_packet(self) -> float:
         return self.cpu_s / max(1, self.delivered) * 1e6
+
+    @property
+    def idle_ms_per_listener(self) -> float:
+        """Server CPU per second per listener while the room is silent, in ms."""
+        return self.idle_cpu_s / IDLE_S / max(1, self.connected) * 1e3
 
 
 # Bots (run in worker processes)
@@ -132,6 +140,7 @@ async def listener_worker_main(target: Target, indices: list[int], conn: Connect
     listeners: list[RawListener] = []
     closers: list[Callable] = []
     failures = 0
+    draining = asyncio.create_task(drain(listeners))
     async with httpx.AsyncClient(timeout=30) as http:
         gate = asyncio.Semaphore(CONNECT_AT_ONCE)
 
@@ -167,6 +176,7 @@ async def listener_worker_main(target: Target, indices: list[int], conn: Connect
         for listener in listeners:
             listener.stop_recording()
         conn.send(("result", [(listener.packets, listener.arrivals) for listener in listeners]))
+        draining.cancel()
         await asyncio.gather(*(close() for close in closers), return_exceptions=True)
 
 
@@ -240,7 +250,7 @@ def unique_crcs(voices: list) -> set[int]:
 def run_worker(main: Callable, *args: Any) -> None:
     """Entry point of a worker process. Bots are the measuring apparatus: they run at a lower
     priority than the server under test, so they do not preempt it mid-fan-out."""
-    os.nice(10)
+    os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     asyncio.run(main(*args))
 
 
@@ -315,6 +325,10 @@ async def measure(label: str, target: Target, pid: int, speakers: int, listeners
         for warning in warnings[:3]:
             print(f"\n  {warning}", file=sys.stderr)
         await asyncio.sleep(1.0)  # let the joins settle
+        progress(f"[{label} N={listeners}] silent room {IDLE_S:.0f} s")
+        idle_before = cpu_seconds(pid)
+        await asyncio.sleep(IDLE_S)
+        idle_cpu = cpu_seconds(pid) - idle_before
         for pipe in pipes:
             pipe.send("start")
         await asyncio.sleep(0.2)
@@ -331,8 +345,9 @@ async def measure(label: str, target: Target, pid: int, speakers: int, listeners
         forward_us = None
         if target.kind == "dropin":
             async with httpx.AsyncClient() as http:
-                times = (await http.get(f"{target.url}/api/media")).json()["forward_us"]
-            forward_us = (times["p50"], times["p99"]) if times["samples"] else None
+                media = (await http.get(f"{target.url}/api/media")).json()
+            times, cpu_times = media["forward_us"], media["forward_cpu_us"]
+            forward_us = (times["p50"], times["p99"], cpu_times["p99"]) if times["samples"] else None
         for pipe in pipes:
             pipe.send("stop")
         results = []
@@ -344,7 +359,7 @@ async def measure(label: str, target: Target, pid: int, speakers: int, listeners
         sent = sum(len(log) for log in sent_logs)
         return Row(
             server=label, speakers=speakers, listeners=listeners, sent=sent,
-            delivered=sum(packets for packets, _ in results), cpu_s=cpu,
+            delivered=sum(packets for packets, _ in results), cpu_s=cpu, idle_cpu_s=idle_cpu,
             latency_ms=latency(sent_logs, [arrivals for _, arrivals in results], unique),
             forward_us=forward_us, rss=rss, connected=len(results),
         )
@@ -406,16 +421,18 @@ async def relay_target() -> AsyncIterator[tuple[Target, int]]:
 def table(rows: list[Row]) -> str:
     lines = [
         "| server | speakers | listeners | packets sent | delivered | CPU µs / delivered packet "
-        "| latency p50 / p99 | forwarding p50 / p99 | server RSS |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| latency p50 / p99 | forwarding p50 / p99 (CPU p99) | idle CPU per listener | server RSS |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
         lat = f"{row.latency_ms[0]:.1f} / {row.latency_ms[1]:.1f} ms" if row.latency_ms else "n/a"
-        fwd = f"{row.forward_us[0] / 1000:.2f} / {row.forward_us[1] / 1000:.2f} ms" if row.forward_us else "–"
+        fwd = ("{:.2f} / {:.2f} ms ({:.2f})".format(*(us / 1000 for us in row.forward_us))
+               if row.forward_us else "–")
         listeners = f"{row.listeners}" if row.connected == row.listeners else f"{row.listeners} ({row.connected} connected)"
         lines.append(
             f"| {row.server} | {row.speakers} | {listeners} | {row.sent} | {row.delivery:.2%} "
-            f"| {row.us_per_packet:.1f} | {lat} | {fwd} | {row.rss / 2**20:.0f} MB |"
+            f"| {row.us_per_packet:.1f} | {lat} | {fwd} | {row.idle_ms_per_listener:.2f} ms/s "
+            f"| {row.rss / 2**20:.0f} MB |"
         )
     return "\n".join(lines) + "\n"
 
@@ -471,10 +488,12 @@ def write_docs(rows: list[Row], command: str, repeat: int) -> None:
     section = (
         f"{MARK_START}\n## Fan-out ({time.strftime('%Y-%m-%d')})\n\n`{command}` on {machine}, bots on the same "
         "machine. CPU is the server's whole process tree (Dropin's includes its Redis) over the talking time, "
-        "divided by the packets the listeners received. Latency is from the speaker bot's send to the last "
-        "listener bot's arrival of the same packet (n/a where the payload is re-encoded); it includes the bots' "
-        "own scheduling on the shared cores. Forwarding is Dropin's own account (`GET /api/media`): from the "
-        "forwarder taking the packet to the last listener's send. " + runs + "\n\n"
+        "divided by the packets the listeners received. Latency is from the speaker bot's send to the kernel's "
+        "receive time at the last listener bot of the same packet (n/a where the payload is re-encoded); "
+        "listener bots read their sockets every 5 ms instead of being woken per packet. Forwarding is Dropin's "
+        "own account (`GET /api/media`): from the forwarder taking the packet to the last listener's send, and "
+        "(in brackets) the p99 of the CPU time that took. Idle CPU is the server's CPU per second per listener "
+        f"over {IDLE_S:.0f} s of silence with everyone connected. " + runs + "\n\n"
         + table(medians(rows)) + "\n" + ratios(rows)
         + ("\n![CPU µs per delivered packet against listeners](fanout.png)\n" if charted else "")
         + MARK_END
