@@ -1,9 +1,10 @@
 """End to end: two speakers alternate and a listener's slot switches without loss bursts.
 
-A room with one receive slot (`settings.slots = 1`), three people in isolated browser contexts:
-Ada (host) and Ben (brought on stage) each have a microphone the test controls, a WebAudio tone
-(Ada 440 Hz, Ben 1000 Hz) behind a gain that the test turns up (talking) or down to 0 (silent);
-Cy listens. Ada talks, then Ben, then Ada, then Ben: three switches of Cy's only slot.
+A room with one receive slot (Ada picks "Voices heard at once: 1" in the hallway), three people in
+isolated browser contexts: Ada (host) and Ben (brought on stage) each have a microphone the test
+controls, a WebAudio tone (Ada 440 Hz, Ben 1000 Hz) behind a gain that the test turns up (talking)
+or down to 0 (silent); Cy listens. Ada talks, then Ben, then Ada, then Ben: three switches of
+Cy's only slot.
 
 On Cy's page the test checks that:
 - the speaking ring follows whoever talks (their stage entry has `data-speaking="true"` and the
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -264,21 +266,16 @@ async def fall_silent(page: Page) -> None:
 
 
 async def start_one_slot_room(page: Page) -> str:
-    """Ada creates a room with one receive slot through the REST API (with the page's own client) and joins it."""
+    """Ada starts a room from the hallway with one voice heard at once, and joins it."""
     await page.goto("/")
-    room_id = await page.evaluate(
-        """async ({ name, title }) => {
-          const { api, ensureIdentity } = await import('/static/js/api.js');
-          await ensureIdentity(name);
-          return (await api('POST', '/api/rooms', { title, settings: { slots: 1 } })).id;
-        }""",
-        {"name": HOST, "title": TITLE},
-    )
-    await page.goto(f"/rooms/{room_id}")
-    await expect(page.get_by_label("Your name", exact=True)).to_have_value(HOST)
+    await page.get_by_label("Your name", exact=True).fill(HOST)
+    await page.get_by_label("Title", exact=True).fill(TITLE)
+    await page.get_by_label("Voices heard at once", exact=True).select_option("1")
+    await page.get_by_role("button", name="Create room", exact=True).click()
+    await expect(page).to_have_url(re.compile(r"/rooms/[^/]+$"))
     await page.get_by_role("button", name="Join room", exact=True).click()
     await expect(page.get_by_text("Live — you're on stage")).to_be_visible(timeout=10_000)
-    return room_id
+    return page.url.rstrip("/").rsplit("/", 1)[-1]
 
 
 async def bring_on_stage(host: Page, guest: Page, name: str) -> None:

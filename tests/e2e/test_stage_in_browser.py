@@ -63,6 +63,7 @@ async def start_room(page: Page) -> str:
     # The defaults: moderators invite (no direct stage), speakers may unmute themselves.
     await expect(page.get_by_label("Let moderators bring listeners straight on stage")).not_to_be_checked()
     await expect(page.get_by_label("Speakers may unmute after a moderator mutes them")).to_be_checked()
+    await expect(page.get_by_label("Voices heard at once", exact=True)).to_have_value("")  # the server's default
     await page.get_by_role("button", name="Create room", exact=True).click()
     await expect(page).to_have_url(re.compile(r"/rooms/[^/]+$"))
     await page.get_by_role("button", name="Join room", exact=True).click()

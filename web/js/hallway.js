@@ -42,6 +42,8 @@ createForm.addEventListener('submit', async (event) => {
       allow_direct_stage: createForm.elements.allow_direct_stage.checked,
       speakers_may_unmute: createForm.elements.speakers_may_unmute.checked,
     };
+    const slots = createForm.elements.slots.value;
+    if (slots) settings.slots = Number(slots);
     const room = await api('POST', '/api/rooms', { title, description, settings });
     location.assign(roomUrl(room.id));
   } catch (error) {
