@@ -248,8 +248,8 @@ def unique_crcs(voices: list) -> set[int]:
 
 
 def run_worker(main: Callable, *args: Any) -> None:
-    """Entry point of a worker process. Bots are the measuring apparatus: they run at a lower
-    priority than the server under test, so they do not preempt it mid-fan-out."""
+    """Entry point of a worker process. Bots are the measuring apparatus: they run as SCHED_IDLE,
+    so the scheduler prefers the server under test to them."""
     os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     asyncio.run(main(*args))
 
