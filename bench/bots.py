@@ -5,9 +5,9 @@ extensions, paced every 20 ms, straight through its connection's SRTP session an
 `RawListener` takes datagrams off its connection's socket before aiortc sees them, every few
 milliseconds rather than woken by each one: RTP is unprotected (not decoded) and counted, with the
 payload's CRC and the kernel's arrival time for latency; STUN, DTLS and RTCP go on to aiortc as
-usual. Like a browser receiving audio, each listener sends
-a receiver report about every 5 s; aiortc's own RTCP loops are silenced in every bot. So the bots cost little CPU beside the server, and
-every server under test (Dropin, Janus, the MediaRelay baseline) is measured the same way.
+usual. Like a browser receiving audio, each listener sends a receiver report about every 5 s;
+aiortc's own RTCP loops are silenced in every bot. So the bots cost little CPU beside the server,
+and every server under test (Dropin, Janus, the MediaRelay baseline) is measured the same way.
 """
 
 from __future__ import annotations
