@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from playwright.async_api import Page, expect
 
-from test_stage_in_browser import TITLE, join_from_hallway, stage_entry
+from test_stage_in_browser import join_from_hallway, stage_entry, start_room
 
 OpenPage = Callable[[], Awaitable[Page]]  # the `open_page` fixture (tests/e2e/conftest.py)
 
@@ -265,19 +264,6 @@ async def fall_silent(page: Page) -> None:
     await page.evaluate(SET_GAIN, 0)
 
 
-async def start_one_slot_room(page: Page) -> str:
-    """Ada starts a room from the hallway with one voice heard at once, and joins it."""
-    await page.goto("/")
-    await page.get_by_label("Your name", exact=True).fill(HOST)
-    await page.get_by_label("Title", exact=True).fill(TITLE)
-    await page.get_by_label("Voices heard at once", exact=True).select_option("1")
-    await page.get_by_role("button", name="Create room", exact=True).click()
-    await expect(page).to_have_url(re.compile(r"/rooms/[^/]+$"))
-    await page.get_by_role("button", name="Join room", exact=True).click()
-    await expect(page.get_by_text("Live — you're on stage")).to_be_visible(timeout=10_000)
-    return page.url.rstrip("/").rsplit("/", 1)[-1]
-
-
 async def bring_on_stage(host: Page, guest: Page, name: str) -> None:
     """The guest raises a hand, the host invites them, they accept and are live."""
     await expect(guest.get_by_role("button", name="Raise hand", exact=True)).to_be_visible(timeout=10_000)
@@ -307,7 +293,7 @@ async def test_two_speakers_alternate_and_the_slot_switches_without_loss(server,
     await watch_slots(listener)
 
     # 1. Ada opens a one-slot room; Ben comes on stage; Cy listens.
-    room_id = await start_one_slot_room(host)
+    room_id = await start_room(host, voices="1")
     assert server.room(room_id)["settings"]["slots"] == 1
     await join_from_hallway(guest, GUEST, room_id)
     await bring_on_stage(host, guest, GUEST)

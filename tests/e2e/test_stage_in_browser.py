@@ -56,14 +56,19 @@ def stage_entry(page: Page, name: str) -> Locator:
     return page.get_by_role("region", name="Stage").get_by_role("listitem").filter(has_text=name)
 
 
-async def start_room(page: Page) -> str:
+async def start_room(page: Page, voices: str = "") -> str:
+    """Host Ada starts a room from the hallway with the form's defaults, except for the voices
+    heard at once if `voices` is given, and joins it; returns the room's id."""
     await page.goto("/")
     await page.get_by_label("Your name", exact=True).fill("Host Ada")
     await page.get_by_label("Title", exact=True).fill(TITLE)
-    # The defaults: moderators invite (no direct stage), speakers may unmute themselves.
+    # The defaults: moderators invite (no direct stage), speakers may unmute themselves, and the
+    # server decides how many voices are heard at once.
     await expect(page.get_by_label("Let moderators bring listeners straight on stage")).not_to_be_checked()
     await expect(page.get_by_label("Speakers may unmute after a moderator mutes them")).to_be_checked()
-    await expect(page.get_by_label("Voices heard at once", exact=True)).to_have_value("")  # the server's default
+    await expect(page.get_by_label("Voices heard at once", exact=True)).to_have_value("")
+    if voices:
+        await page.get_by_label("Voices heard at once", exact=True).select_option(voices)
     await page.get_by_role("button", name="Create room", exact=True).click()
     await expect(page).to_have_url(re.compile(r"/rooms/[^/]+$"))
     await page.get_by_role("button", name="Join room", exact=True).click()
