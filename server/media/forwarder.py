@@ -12,11 +12,10 @@ for listeners on a plain UDP pair (see fastpath).
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable, Hashable
-from time import perf_counter_ns, thread_time_ns
 from dataclasses import dataclass, field
+from time import monotonic, perf_counter_ns, thread_time_ns
 from typing import Protocol
 
 from aiortc.rtp import RtpPacket
@@ -80,7 +79,7 @@ class Forwarder:
         self,
         slot_count: int,
         on_speakers_changed: SpeakersListener | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = monotonic,
     ) -> None:
         self.slots = [Slot(i) for i in range(slot_count)]
         self.stats = ForwarderStats()
