@@ -35,7 +35,7 @@ class Join(Message):
     id: RequestId
     v: int = PROTOCOL_VERSION
     room: RoomId
-    token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+    token: Annotated[str, StringConstraints(max_length=4096)] = ""  # missing: refused as `unauthorized`
     last_seq: Annotated[int, Field(ge=0)] | None = None
 
 
@@ -410,7 +410,8 @@ server_message_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
 
 
 def encode(message: Message) -> str:
-    return message.model_dump_json()
+    """The wire form; an `ok` without `seq` (not a room action) leaves it out."""
+    return message.model_dump_json(exclude={"seq"} if isinstance(message, Ok) and message.seq is None else None)
 
 
 def decode_server_message(data: str | bytes) -> Message:

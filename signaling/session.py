@@ -7,8 +7,8 @@ It knows the wire only. Whatever stands behind `RoomGateway` (Redis, aiortc) is 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from signaling import messages as m
 from signaling.errors import DropinError, ErrorCode
+from signaling.frames import decode_frame
 from signaling.ratelimit import TokenBucket
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 OUTBOX_LIMIT = 1024
 CLOSE_NORMAL = 1000
 CLOSE_POLICY = 1008
+RATE_LIMIT_REPORT_S = 1.0  # a flood hears `rate_limited` at most this often
 
 
 class Transport(Protocol):
@@ -75,7 +77,7 @@ class Session:
         self._held: list[m.Message] | None = None
         self._bucket = TokenBucket(limits.rate_per_s, limits.rate_burst)
         self._actions = TokenBucket(limits.action_rate_per_s, limits.action_burst)
-        self._limited_reported = False
+        self._limited_reported_at = -RATE_LIMIT_REPORT_S
         self._outbox: asyncio.Queue[object] = asyncio.Queue()
         self._closing = False
         self._handling = False
@@ -153,6 +155,9 @@ class Session:
             self._handling = True
             try:
                 await self.handle(raw)
+            except Exception:  # a fault of ours must not cost the member their connection
+                log.exception("handling a message from %s", self.member_id)
+                self.error(None, ErrorCode.INTERNAL, "something went wrong on the server")
             finally:
                 self._handling = False
             if self._close_after_reply is not None:
@@ -174,22 +179,22 @@ class Session:
             self.error(None, ErrorCode.MESSAGE_TOO_LARGE, f"messages are limited to {self.limits.max_message_bytes} bytes")
             return
         if not self._bucket.take():
-            if not self._limited_reported:
-                self._limited_reported = True
+            now = time.monotonic()
+            if now - self._limited_reported_at >= RATE_LIMIT_REPORT_S:
+                self._limited_reported_at = now
                 self.error(None, ErrorCode.RATE_LIMITED, "too many messages; slow down")
             return
-        self._limited_reported = False
         try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            self.error(None, ErrorCode.BAD_JSON, "the message is not valid JSON")
+            data = decode_frame(raw)
+        except DropinError as exc:
+            self.error(None, exc.code, exc.message)
             return
         if not isinstance(data, dict):
             self.error(None, ErrorCode.INVALID_MESSAGE, "a message is a JSON object")
             return
-        request_id = data.get("id") if isinstance(data.get("id"), str) and len(data["id"]) <= 64 else None
+        request_id = data.get("id") if isinstance(data.get("id"), str) and 1 <= len(data["id"]) <= 64 else None
         kind = data.get("type")
-        if kind not in m.REQUEST_TYPES:
+        if not isinstance(kind, str) or kind not in m.REQUEST_TYPES:
             self.error(request_id, ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind!r}")
             return
         sdp = data.get("sdp")

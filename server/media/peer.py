@@ -11,6 +11,7 @@ slots. aiortc's own per-stream RTCP loops are silenced: they would report on not
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -48,6 +49,8 @@ from server.media.aiortc_adapter import (
 from server.media.forwarder import Outlet
 from server.media.slot import OPUS_CLOCK_RATE
 from signaling.errors import DropinError, ErrorCode
+
+log = logging.getLogger(__name__)
 
 OPUS = [c for c in RTCRtpSender.getCapabilities("audio").codecs if c.mimeType.lower() == "audio/opus"]
 RR_INTERVAL_S = 1.0  # receiver reports to a speaker, while their packets arrive
@@ -96,6 +99,7 @@ class Peer:
         self._reported = 0  # microphone packets received when the last receiver report went
         self._next_rr = 0.0
         self._next_sr = time.monotonic() + random.uniform(0, SR_INTERVAL_S)
+        self._closed = False
 
     async def answer(self, offer_sdp: str) -> str:
         """Apply the member's offer and return the server's answer (all candidates included)."""
@@ -111,9 +115,12 @@ class Peer:
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             await pc.setLocalDescription(await pc.createAnswer())
-        except Exception as exc:
+            dtls = microphone.receiver.transport
+            if dtls is None:
+                raise ValueError("the microphone section has no transport")
+        except Exception as exc:  # whatever aiortc chokes on in a client's SDP is that client's bad input
+            await self.close()
             raise DropinError(ErrorCode.BAD_SDP, f"the offer could not be applied: {exc}") from None
-        dtls = microphone.receiver.transport
         dtls.on("statechange", lambda: self._transport_changed(dtls.state))
         tap_datagrams(dtls, lambda packet: self._receive(packet, 0))
         self._writer = DirectRtpWriter(dtls)
@@ -205,7 +212,24 @@ class Peer:
             raise DropinError(ErrorCode.BAD_CANDIDATE, "the ICE candidate could not be parsed") from None
         parsed.sdpMid = sdp_mid
         parsed.sdpMLineIndex = sdp_mline_index
-        await self._pc.addIceCandidate(parsed)
+        try:
+            await self._pc.addIceCandidate(parsed)
+        except Exception as exc:  # aiortc refuses, e.g., a candidate with neither sdpMid nor sdpMLineIndex
+            raise DropinError(ErrorCode.BAD_CANDIDATE, f"the ICE candidate could not be added: {exc}") from None
 
     async def close(self) -> None:
-        await self._pc.close()
+        """Close the connection (once; aiortc's close waits for ever the second time after a failure)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._pc.close()
+        except Exception:
+            # A connection left half set up by a bad offer has a transceiver with no transport, and
+            # aiortc gives up there: stop the transports it never reached.
+            log.info("closing a half-negotiated peer connection", exc_info=True)
+            for transceiver in self._pc.getTransceivers():
+                dtls = transceiver.receiver.transport
+                if dtls is not None:
+                    await dtls.stop()
+                    await dtls.transport.stop()

@@ -84,11 +84,7 @@ class MediaRouter:
             on_packet=lambda packet: forwarder.on_packet(member, packet),
             on_transport_change=forwarder.refresh,
         )
-        try:
-            answer = await peer.answer(offer_sdp)
-        except BaseException:
-            await peer.close()
-            raise
+        answer = await peer.answer(offer_sdp)  # a refused offer leaves the peer closed
         self._peers[(room_id, member)] = peer
         forwarder.attach(member, peer.outlets)
         gc.freeze()  # see RECLAIM_AFTER
@@ -129,10 +125,7 @@ class MediaRouter:
     async def _close_peer(self, room_id: str, member: MemberId) -> None:
         peer = self._peers.pop((room_id, member), None)
         if peer is not None:
-            try:
-                await peer.close()
-            except Exception:  # a half-negotiated connection may fail to close cleanly
-                log.exception("closing peer connection of %s in %s", member, room_id)
+            await peer.close()
             self._closed_since_reclaim += 1
             if self._closed_since_reclaim >= RECLAIM_AFTER:
                 self._closed_since_reclaim = 0

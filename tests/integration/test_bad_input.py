@@ -4,6 +4,7 @@ connection stays usable."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -60,6 +61,18 @@ BEFORE_JOINING = [
     ('{"type": "candidate", "id": "6", "candidate": ""}', "not_joined", "6"),
     ('{"type": "leave", "id": "7"}', "not_joined", "7"),
     ('{"type": "ping", "id": "8", "extra": true}', "invalid_message", "8"),
+    ('{"type": "join", "id": "9", "room": "r"}', "unauthorized", "9"),
+    # Frames that used to close the socket without a word.
+    ('{"type": "ping", "id": "\\ud800"}', "bad_json", None),
+    ('{"type": "ask", "id": "10", "text": "a\\udfffb"}', "bad_json", None),
+    ('{"type": {}, "id": "11"}', "unknown_type", "11"),
+    ('{"type": [], "id": "12"}', "unknown_type", "12"),
+    ('{"type": 7, "id": "13"}', "unknown_type", "13"),
+    ('{"type": "ping", "id": "14", "x": ' + "[" * 1000 + "]" * 1000 + "}", "bad_json", None),
+    ('{"type": "ping", "id": "15", "x": ' + '{"a":' * 990 + "1" + "}" * 990 + "}", "bad_json", None),
+    ('{"type": "ping", "id": "16", "x": ' + "[" * 20 + "]" * 20 + "}", "invalid_message", "16"),
+    ('{"type": "ping", "id": ' + "9" * 5000 + "}", "bad_json", None),
+    ('{"type": "ping", "id": 1e999}', "invalid_message", None),
 ]
 
 
@@ -149,3 +162,38 @@ async def test_a_flood_is_rate_limited_and_the_connection_recovers(server, clien
     assert limited.code == "rate_limited"
     await asyncio.sleep(1.0)
     await assert_still_usable(client)
+
+
+async def _offer_sdp() -> str:
+    """An offer as a client makes it: one microphone, then three receive-only slots."""
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTransceiver("audio", direction="sendonly")
+    for _ in range(3):
+        pc.addTransceiver("audio", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    sdp = pc.localDescription.sdp
+    await pc.close()
+    return sdp
+
+
+def _without_section(sdp: str, index: int) -> str:
+    head, *sections = re.split(r"(?=^m=)", sdp, flags=re.M)
+    del sections[index]
+    return head + "".join(sections)
+
+
+async def test_what_aiortc_refuses_is_the_clients_bad_input(server, client, redis_snapshot, room) -> None:
+    room_id, token = room
+    await client.request("join", room=room_id, token=token)
+    sdp = await _offer_sdp()
+    before = await redis_snapshot()
+    await expect_error(client, json.dumps({"type": "offer", "id": "o1", "sdp": _without_section(sdp, 0)}), "bad_sdp", "o1")
+    await assert_still_usable(client)
+    assert isinstance(await client.request("offer", sdp=sdp), m.Answer)
+    candidate = "candidate:1 1 udp 2130706431 192.0.2.9 9 typ host"
+    await expect_error(client, json.dumps({"type": "candidate", "id": "c1", "candidate": candidate}), "bad_candidate", "c1")
+    await assert_still_usable(client)
+    assert await redis_snapshot() == before
+    assert "Traceback" not in (server.data_dir.parent / "server.log").read_text()
