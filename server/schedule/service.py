@@ -410,7 +410,10 @@ class ScheduleService:
         link = await self.links.by_token(token)
         event = (await self._series_outs([await self.events.get(link.event_id)], None))[0]
         reason = link.refusal(time.time())
-        return InvitePreview(event=event, club=event.club, expires_at=iso(link.expires_at), valid=reason is None, reason=reason)
+        return InvitePreview(
+            event=event, club=event.club, expires_at=iso(link.expires_at), valid=reason is None, reason=reason,
+            follow_club=link.follow_club,
+        )
 
     async def accept(self, token: str, caller: Identity) -> Accepted:
         link = await self.links.by_token(token)

@@ -120,6 +120,7 @@ class InvitePreview(BaseModel):
     expires_at: str
     valid: bool
     reason: str | None
+    follow_club: bool
 
 
 class Accepted(BaseModel):

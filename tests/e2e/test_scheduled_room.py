@@ -93,8 +93,9 @@ async def test_scheduled_room_from_club_to_roundup(server, open_page: OpenPage) 
     # The viewer is in the host's zone: one time, with the city.
     await expect(next_date(host).get_by_role("heading")).to_contain_text(local_start[11:16])
 
-    # 2. ... and makes an invite link.
+    # 2. ... and makes an invite link that also has the guest follow the club.
     invites = host.get_by_role("region", name="Invite links")
+    await expect(invites.get_by_label("Also follow the club", exact=True)).to_be_checked()
     await invites.get_by_label("Expires in (hours)", exact=True).fill("24")
     await invites.get_by_label("Maximum uses", exact=True).fill("5")
     await invites.get_by_role("button", name="Create invite link", exact=True).click()
@@ -107,6 +108,7 @@ async def test_scheduled_room_from_club_to_roundup(server, open_page: OpenPage) 
     await guest.goto(link)
     await expect(guest.get_by_role("heading", name=TITLE, level=1)).to_be_visible()
     await expect(guest.get_by_text(re.compile(r"^This invite works until"))).to_be_visible()
+    await expect(guest.get_by_text(f"Accepting also makes you a member of {CLUB}.", exact=True)).to_be_visible()
     await guest.get_by_label("Your name", exact=True).fill(GUEST)
     await guest.get_by_role("button", name="Accept invite", exact=True).click()
     await expect(guest).to_have_url(re.compile(rf"/events/{re.escape(event_id)}$"))
@@ -156,8 +158,10 @@ async def test_scheduled_room_from_club_to_roundup(server, open_page: OpenPage) 
         timeout=5_000
     )
 
-    # 7. The host ends the room and reads the round-up.
-    await host.get_by_role("button", name="End room", exact=True).click()
+    # 7. The host ends the room, confirming it, and reads the round-up.
+    await host.get_by_role("region", name="Host controls").get_by_role("button", name="End room", exact=True).click()
+    confirm = host.get_by_role("dialog", name="End the room for everyone?")
+    await confirm.get_by_role("button", name="End room for everyone", exact=True).click()
     await expect(host.get_by_text("This room has ended.")).to_be_visible(timeout=5_000)
     await expect(guest.get_by_role("link", name="See the round-up", exact=True)).to_be_visible(timeout=5_000)
     await host.get_by_role("link", name="See the round-up", exact=True).click()

@@ -61,6 +61,7 @@ def test_an_invite_lets_a_newcomer_into_a_private_club_and_its_event(server) -> 
     assert preview["event"]["id"] == event["id"] and preview["event"]["title"] == "Burning questions"
     assert preview["club"] == {"id": club["id"], "name": "Inner circle"}
     assert (preview["valid"], preview["reason"], preview["expires_at"]) == (True, None, link["expires_at"])
+    assert preview["follow_club"] is True  # the invite page tells the guest they join the club
 
     assert error(bo.get(f"/api/events/{event['id']}")) == (404, "event_not_found")
     assert error(bo.get(f"/api/clubs/{club['id']}")) == (404, "club_not_found")
@@ -75,6 +76,7 @@ def test_an_invite_lets_a_newcomer_into_a_private_club_and_its_event(server) -> 
     assert ada.get(f"/api/events/{event['id']}/invites").json()["invites"][0]["uses"] == 1
 
     guest_only = invite(ada, event["id"], follow_club=False)
+    assert httpx.get(f"{server.base_url}/api/invites/{guest_only['token']}").json()["follow_club"] is False
     assert cy.post(f"/api/invites/{guest_only['token']}/accept").json()["followed_club"] is False
     assert cy.get(f"/api/events/{event['id']}").status_code == 200
     assert error(cy.get(f"/api/clubs/{club['id']}")) == (404, "club_not_found")

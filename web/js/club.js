@@ -2,7 +2,7 @@
 // coming up and what happened; a club's hosts schedule rooms here.
 
 import { api } from './api.js';
-import { $, h, pathPart, plural, statusBadge } from './dom.js';
+import { $, h, pathPart, plural, showCharactersLeft, statusBadge } from './dom.js';
 import { describeError } from './errors.js';
 import { describeRecurrence, monthlyWords, recurrenceFor, weeklyWords } from './recurrence.js';
 import { formatMinutes, formatOccurrenceTime, localInputValue, timeZones, viewerZone } from './time.js';
@@ -265,6 +265,7 @@ async function schedule(event) {
 
 fillTimeZones();
 syncRepeats();
+showCharactersLeft(ui.form.elements.title, $('event-title-left'));
 ui.start.addEventListener('input', syncRepeats);
 ui.repeats.addEventListener('change', syncRepeats);
 for (const radio of ui.form.querySelectorAll('input[name="ends"]')) radio.addEventListener('change', syncRepeats);

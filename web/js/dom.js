@@ -1,4 +1,4 @@
-// Small DOM helpers shared by the club, event, invite and round-up pages.
+// Small DOM helpers shared by the pages.
 
 export const $ = (id) => document.getElementById(id);
 
@@ -50,6 +50,19 @@ export function statusBadge(status) {
 /** "1 person" / "3 people"-style counts. */
 export function plural(count, one, many = `${one}s`) {
   return `${count} ${count === 1 ? one : many}`;
+}
+
+/**
+ * Keeps `hint` saying how many characters are left in `field`, up to its maxlength, so a
+ * pasted text that the field cuts short is seen. Returns the update, for values set by code.
+ */
+export function showCharactersLeft(field, hint) {
+  const update = () => {
+    hint.textContent = `${plural(field.maxLength - field.value.length, 'character')} left`;
+  };
+  field.addEventListener('input', update);
+  update();
+  return update;
 }
 
 /** Copies `text` to the clipboard; falls back to selecting `input` and copying that. */

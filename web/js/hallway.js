@@ -2,7 +2,7 @@
 // scheduled rooms starting soon, browse the clubs, or start a club.
 
 import { api, ensureIdentity, getIdentity } from './api.js';
-import { h, plural, statusBadge, syncChildren } from './dom.js';
+import { h, plural, showCharactersLeft, statusBadge, syncChildren } from './dom.js';
 import { describeError } from './errors.js';
 import { formatOccurrenceTime } from './time.js';
 
@@ -19,6 +19,7 @@ const roomsStatus = document.getElementById('rooms-status');
 const roomUrl = (id) => `/rooms/${encodeURIComponent(id)}`;
 
 nameInput.value = getIdentity()?.name ?? '';
+showCharactersLeft(createForm.elements.title, document.getElementById('title-left'));
 
 createForm.addEventListener('submit', async (event) => {
   event.preventDefault();
@@ -217,6 +218,7 @@ async function refreshClubs() {
 const clubForm = document.getElementById('club-form');
 const clubButton = document.getElementById('club-button');
 const clubError = document.getElementById('club-error');
+showCharactersLeft(clubForm.elements.name, document.getElementById('club-name-left'));
 
 clubForm.addEventListener('submit', async (event) => {
   event.preventDefault();

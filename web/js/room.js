@@ -7,7 +7,8 @@
 // its own websocket and its own peer connection.
 
 import { api, ensureIdentity, forgetToken, getIdentity, getToken } from './api.js';
-import { $, clearList, syncChildren } from './dom.js';
+import { confirmed } from './confirm.js';
+import { $, clearList, showCharactersLeft, syncChildren } from './dom.js';
 import { describeError } from './errors.js';
 import { ActionMenu } from './menu.js';
 import { ACTION_LABELS, isModerator, isOnStage, memberActions } from './permissions.js';
@@ -21,7 +22,6 @@ const AUDIENCE_REFRESH_MS = 2_000;
 const AUDIENCE_PAGE = 50;
 const NOTE_MS = 10_000;
 const TIMED_BAN_MINUTES = 60;
-const QUESTION_MAX = 280;
 const QUESTION_LABEL_CHARS = 40;
 /** Join refusals that no retry can fix. */
 const FINAL_JOIN_ERRORS = new Set([
@@ -69,6 +69,8 @@ const ui = {
   muteAll: $('mute-all-button'),
   leave: $('leave-button'),
   end: $('end-button'),
+  hostPanel: $('host-panel'),
+  endDialog: $('end-dialog'),
   handsPanel: $('hands-panel'),
   handsList: $('hands-list'),
   handsEmpty: $('hands-empty'),
@@ -103,6 +105,7 @@ const VIEWS = ['missing-view', 'ended-view', 'join-view', 'disconnected-view', '
 const roomId = decodeURIComponent(location.pathname.split('/')[2] ?? '');
 const roomPath = `/api/rooms/${encodeURIComponent(roomId)}`;
 const menu = new ActionMenu();
+const updateQuestionLeft = showCharactersLeft(ui.question, ui.questionLeft);
 
 /** The current visit to the room, or null when not in one. */
 let session = null;
@@ -178,7 +181,8 @@ function renderYou(s) {
   ui.hand.textContent = you.hand_raised ? 'Lower hand' : 'Raise hand';
   ui.leaveStage.hidden = !(you.role === 'speaker' || you.role === 'moderator');
   ui.muteAll.hidden = !isModerator(you.role);
-  ui.end.hidden = you.role !== 'host';
+  ui.hostPanel.hidden = you.role !== 'host';
+  if (ui.hostPanel.hidden && ui.endDialog.open) ui.endDialog.close();
 }
 
 const PERSON_ROW = `
@@ -400,11 +404,6 @@ function renderQuestions(s) {
   ui.questionsEmpty.hidden = questions.length > 0;
 }
 
-function updateQuestionLeft() {
-  const left = QUESTION_MAX - ui.question.value.length;
-  ui.questionLeft.textContent = left === 1 ? '1 character left' : `${left} characters left`;
-}
-
 function ask(event) {
   event.preventDefault();
   return once('ask', async (s) => {
@@ -415,8 +414,8 @@ function ask(event) {
       ui.question.focus();
       return;
     }
-    if (text.length > QUESTION_MAX) {
-      ui.askError.textContent = `Please keep your question to ${QUESTION_MAX} characters.`;
+    if (text.length > ui.question.maxLength) {
+      ui.askError.textContent = `Please keep your question to ${ui.question.maxLength} characters.`;
       ui.question.focus();
       return;
     }
@@ -891,6 +890,7 @@ function teardown(s) {
   menu.close({ returnFocus: false });
   if (ui.inviteDialog.open) ui.inviteDialog.close();
   if (ui.removeDialog.open) ui.removeDialog.close();
+  if (ui.endDialog.open) ui.endDialog.close();
   ui.live.hidden = true;
 }
 
@@ -909,6 +909,7 @@ function replaced(s) {
 function roomEnded() {
   if (session) teardown(session);
   setError('');
+  note('');
   setStatus('This room has ended.');
   showView('ended-view');
 }
@@ -1012,8 +1013,10 @@ async function once(type, run) {
   }
 }
 
-function endRoom() {
-  return once('end_room', async (s) => {
+/** Ends the room for everyone, once the host confirms it. */
+async function endRoom() {
+  if (!(await confirmed(ui.endDialog, 'end'))) return;
+  await once('end_room', async (s) => {
     const { reply } = await act(s, 'end_room');
     if (reply) roomEnded();
   });
@@ -1251,7 +1254,6 @@ async function loadRoom() {
 ui.name.value = getIdentity()?.name ?? '';
 ui.roundupLink.href = `/rooms/${encodeURIComponent(roomId)}/roundup`;
 ui.askForm.addEventListener('submit', ask);
-ui.question.addEventListener('input', updateQuestionLeft);
 ui.joinForm.addEventListener('submit', (event) => {
   event.preventDefault();
   join();
