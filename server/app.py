@@ -10,7 +10,6 @@ from pathlib import Path
 from fastapi import FastAPI, WebSocket
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from redis.asyncio import Redis
 
 from server.api import clubs, errors, events, identity, invites, media, rooms
 from server.config import Settings
@@ -20,6 +19,7 @@ from server.schedule.service import ScheduleService
 from server.service import RoomService
 from server.state.redis_server import redis_url_for
 from server.state.rooms import RoomStore
+from server.state.storage import feed_client, request_client
 from signaling.session import Limits, Session
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -67,10 +67,11 @@ def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with redis_url_for(settings.redis_url, settings.data_dir) as url:
-            redis = Redis.from_url(url, decode_responses=True)
+            redis = request_client(url, settings.redis_connections, settings.redis_wait_s)
+            feeds = feed_client(url)
             secret = settings.secret or load_or_create_secret(settings.data_dir)
             app.state.tokens = TokenIssuer(secret, settings.token_ttl_s)
-            app.state.service = RoomService(RoomStore(redis), app.state.tokens, settings)
+            app.state.service = RoomService(RoomStore(redis), feeds, app.state.tokens, settings)
             app.state.service.start()
             app.state.schedule = ScheduleService(app.state.service.store, settings)
             try:
@@ -78,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
             finally:
                 await app.state.service.stop()
                 await redis.aclose()
+                await feeds.aclose()
 
     app = FastAPI(title="Dropin", version="0.1.0", lifespan=lifespan)
     errors.install(app)

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     secret: str | None = None
     token_ttl_s: int = 7 * 24 * 3600
 
+    redis_connections: int = Field(default=64, ge=1)
+    """Redis connections shared by this node's requests; more wait for one."""
+    redis_wait_s: float = Field(default=5.0, gt=0)
+    """How long a request waits for a Redis connection before it is refused with `busy`."""
+
     slots: int = Field(default=3, ge=1, le=8)
     max_message_bytes: int = 64 * 1024
     max_sdp_bytes: int = 32 * 1024

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from aiortc import RTCIceServer
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from server.config import Settings
 from server.identity import Identity, TokenIssuer
@@ -29,6 +30,7 @@ from server.rules.roles import Role, may_speak
 from server.rules.visibility import visible_to
 from server.state import keys
 from server.state.rooms import Joined, Room, RoomStore
+from server.state.storage import is_transient, refusing_when_unavailable
 from signaling import messages as m
 from signaling.errors import DropinError, ErrorCode
 from signaling.session import Session
@@ -53,6 +55,8 @@ def room_info(room: Room) -> m.RoomInfo:
 
 
 BLOCK_MS = 2000  # under redis-py's read timeout; an idle feed wakes this often
+FEED_RETRY_S = 0.5  # how often a feed tries again while Redis is unreachable
+RETRY_CAP_S = 10.0  # the longest wait between tries of a timer or leave while Redis is unreachable
 
 
 class RoomFeed:
@@ -68,16 +72,24 @@ class RoomFeed:
     async def _run(self) -> None:
         stream = keys.log(self.room_id)
         task = asyncio.current_task()
+        unreachable = False
         while not task.cancelling():  # type: ignore[union-attr]
             try:
                 batches = await self._redis.xread({stream: f"{self.position}-0"}, block=BLOCK_MS, count=100)
-            except Exception:
+            except Exception as exc:
                 # redis-py turns a cancellation during a read into its own TimeoutError.
                 if task.cancelling():  # type: ignore[union-attr]
                     raise asyncio.CancelledError from None
-                log.exception("reading the log of room %s", self.room_id)
-                await asyncio.sleep(1)
+                if not is_transient(exc):
+                    log.exception("reading the log of room %s", self.room_id)
+                elif not unreachable:
+                    log.warning("room %s: Redis unreachable (%s); its feed resumes when it is back", self.room_id, exc)
+                unreachable = True
+                await asyncio.sleep(FEED_RETRY_S)
                 continue
+            if unreachable:
+                unreachable = False
+                log.warning("room %s: Redis is back; feed resumed at seq %d", self.room_id, self.position)
             for _, entries in batches:
                 for _, fields in entries:
                     event = m.room_event_adapter.validate_json(fields["event"])
@@ -95,8 +107,9 @@ class RoomFeed:
 class RoomService:
     """Implements signaling's RoomGateway, and the room actions the REST API exposes."""
 
-    def __init__(self, store: RoomStore, tokens: TokenIssuer, settings: Settings) -> None:
+    def __init__(self, store: RoomStore, feeds: Redis, tokens: TokenIssuer, settings: Settings) -> None:
         self.store = store
+        self._feed_redis = feeds
         self.tokens = tokens
         self.settings = settings
         self.router = MediaRouter(
@@ -130,6 +143,7 @@ class RoomService:
 
     # RoomGateway
 
+    @refusing_when_unavailable
     async def join(self, session: Session, room_id: str, token: str, last_seq: int | None) -> m.Welcome:
         identity = self.tokens.verify(token)
         joined = await self._join_with_feed(room_id, identity)
@@ -141,6 +155,18 @@ class RoomService:
         if previous is not None and previous is not session:
             previous.error(None, ErrorCode.SESSION_REPLACED, "you joined this room from somewhere else")
             previous.close()
+        try:
+            return await self._welcome(session, room_id, joined, last_seq)
+        except BaseException:
+            # The client hears an error, so it must not stay in the room: a newcomer leaves at
+            # once; a returning member keeps their place for the reconnect grace, as on a drop.
+            await (self.leave(session) if joined.is_new else self.disconnected(session))
+            session.room_id = session.member_id = session.role = None
+            raise
+
+    async def _welcome(self, session: Session, room_id: str, joined: Joined, last_seq: int | None) -> m.Welcome:
+        """What a member who has just joined is told: the room as of now, and what they missed."""
+        member = joined.member
         room = await self.store.get(room_id)
         forwarder = self.router.open_room(room_id, room.settings.slots)
         self.router.allow(room_id, member.id, may_speak(member.role) and not member.muted)
@@ -176,7 +202,7 @@ class RoomService:
             joined = await self.store.join(room_id, identity)
             if room_id not in self._feeds:
                 after = before if before is not None else joined.seq - 1
-                self._feeds[room_id] = RoomFeed(self.store.redis, room_id, after, self._apply_factory(room_id))
+                self._feeds[room_id] = RoomFeed(self._feed_redis, room_id, after, self._apply_factory(room_id))
             return joined
         finally:
             self._joining[room_id] -= 1
@@ -191,6 +217,7 @@ class RoomService:
         room_id, member_id = self._current(session)
         await self.router.add_candidate(room_id, member_id, candidate, sdp_mid, sdp_mline_index)
 
+    @refusing_when_unavailable
     async def act(self, session: Session, request: m.Message) -> int:
         """A room action (signaling.messages.ACTION_TYPES) by the session's member."""
         room_id, member_id = self._current(session)
@@ -203,9 +230,17 @@ class RoomService:
         return await self.store.act(room_id, member_id, action, getattr(request, "target", None), detail=detail)
 
     async def leave(self, session: Session) -> None:
-        """Leave quietly, now."""
-        if self._unregister(session):
-            await self._leave(session.room_id, session.member_id)  # type: ignore[arg-type]
+        """Leave quietly, now; if Redis can't take it yet, as soon as it can (a leave is never lost)."""
+        if not self._unregister(session):
+            return
+        room_id, member_id = session.room_id, session.member_id
+        await self.router.remove(room_id, member_id)  # type: ignore[arg-type]
+        try:
+            await self._leave(room_id, member_id)  # type: ignore[arg-type]
+        except RedisError as exc:
+            if not is_transient(exc):
+                raise
+            self._after(0, lambda: self._leave_unless_back(room_id, member_id))  # type: ignore[arg-type]
 
     async def disconnected(self, session: Session) -> None:
         """The websocket went away without `leave`: keep the member's place (role, hand) for a
@@ -214,12 +249,11 @@ class RoomService:
             return
         room_id, member_id = session.room_id, session.member_id
         await self.router.remove(room_id, member_id)  # type: ignore[arg-type]
+        self._after(self.settings.reconnect_grace_s, lambda: self._leave_unless_back(room_id, member_id))  # type: ignore[arg-type]
 
-        async def leave_unless_back() -> None:
-            if self._sessions.get(room_id, {}).get(member_id) is None:  # type: ignore[arg-type]
-                await self._leave(room_id, member_id)  # type: ignore[arg-type]
-
-        self._after(self.settings.reconnect_grace_s, leave_unless_back)
+    async def _leave_unless_back(self, room_id: str, member_id: str) -> None:
+        if self._sessions.get(room_id, {}).get(member_id) is None:
+            await self._leave(room_id, member_id)
 
     # REST actions
 
@@ -298,7 +332,7 @@ class RoomService:
         return True
 
     async def _leave(self, room_id: str, member_id: str) -> None:
-        await self.router.remove(room_id, member_id)
+        """The member leaves the room in Redis (their media has already been removed)."""
         await self.store.leave(room_id, member_id)
         await self._stop_feed_if_idle(room_id)
 
@@ -311,16 +345,24 @@ class RoomService:
                 await feed.stop()
 
     def _after(self, delay_s: float, action: Callable[[], Awaitable[object]]) -> None:
-        """Run `action` once, `delay_s` from now, unless the service stops first."""
+        """Run `action` once, `delay_s` from now, unless the service stops first. While Redis is
+        unreachable it is tried again, backing off, until it goes through."""
 
         async def run() -> None:
             await asyncio.sleep(delay_s)
-            try:
-                await action()
-            except DropinError:
-                pass
-            except Exception:
-                log.exception("timer in room service")
+            wait_s = FEED_RETRY_S
+            while True:
+                try:
+                    await action()
+                except DropinError:
+                    pass
+                except Exception as exc:
+                    if is_transient(exc):
+                        await asyncio.sleep(wait_s)
+                        wait_s = min(RETRY_CAP_S, wait_s * 2)
+                        continue
+                    log.exception("timer in room service")
+                return
 
         task = asyncio.create_task(run())
         self._timers.add(task)
@@ -354,5 +396,10 @@ class RoomService:
                 try:
                     room = await self.store.get(room_id)
                 except DropinError:
+                    continue
+                except RedisError as exc:
+                    if not is_transient(exc):
+                        raise
+                    self._audience_dirty.add(room_id)  # tell them once Redis answers again
                     continue
                 self._broadcast(room_id, m.AudienceEvent(count=room.listeners))

@@ -40,6 +40,8 @@ class ErrorCode(StrEnum):
     NOT_INVITED = "not_invited"
     QUESTION_NOT_FOUND = "question_not_found"
     ALREADY_VOTED = "already_voted"
+    BUSY = "busy"
+    UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
     CLUB_NOT_FOUND = "club_not_found"
     EVENT_NOT_FOUND = "event_not_found"

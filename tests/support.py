@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import socket
-from collections.abc import Callable
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
 
 from signaling import messages as m
 from signaling.client import SignalingClient
 from signaling.participant import Participant, ToneTrack
 from signaling.view import RoomView
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -82,3 +93,74 @@ class Member:
             except TimeoutError:
                 return
             self.view.apply(event)
+
+
+@dataclass
+class RunningServer:
+    base_url: str
+    ws_url: str
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+    redis_url: str
+
+    @property
+    def log(self) -> str:
+        """What the server has written to its log so far."""
+        return (self.data_dir.parent / "server.log").read_text()
+
+    def identity(self, name: str) -> str:
+        """A fresh identity token for `name`."""
+        response = httpx.post(f"{self.base_url}/api/identity", json={"name": name})
+        response.raise_for_status()
+        return response.json()["token"]
+
+    def create_room(self, token: str, title: str = "Burning questions") -> str:
+        response = httpx.post(
+            f"{self.base_url}/api/rooms", json={"title": title}, headers={"Authorization": f"Bearer {token}"}
+        )
+        response.raise_for_status()
+        return response.json()["id"]
+
+    def room(self, room_id: str) -> dict:
+        return httpx.get(f"{self.base_url}/api/rooms/{room_id}").json()
+
+
+@contextlib.contextmanager
+def serving(redis_url: str, tmp_path: Path, **env: str) -> Iterator[RunningServer]:
+    """`dropin serve` against `redis_url`, with short grace periods for tests and `env` on top."""
+    port = free_port()
+    log_path = tmp_path / "server.log"
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "DROPIN_AUDIENCE_BATCH_S": "0.5",
+        "DROPIN_RECONNECT_GRACE_S": "1",
+        "DROPIN_HOST_GRACE_S": "2",
+        "DROPIN_INVITE_TTL_S": "5",
+        **env,
+    }
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--data-dir", str(tmp_path / "data"), "--log-level", "warning"],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(f"{base_url}/api/rooms", timeout=1).raise_for_status()
+            break
+        except httpx.HTTPError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
+            time.sleep(0.1)
+    try:
+        yield RunningServer(base_url, f"ws://127.0.0.1:{port}/ws", process, tmp_path / "data", redis_url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 
+from server.state.storage import refusal
 from signaling.errors import DropinError, ErrorCode
+
+log = logging.getLogger(__name__)
+NOT_FOUND_PAGE = Path(__file__).resolve().parents[2] / "web" / "404.html"
 
 STATUS = {
     ErrorCode.UNAUTHORIZED: 401,
@@ -19,6 +27,8 @@ STATUS = {
     ErrorCode.INVALID_MESSAGE: 422,
     ErrorCode.BAD_JSON: 400,
     ErrorCode.INTERNAL: 500,
+    ErrorCode.BUSY: 503,
+    ErrorCode.UNAVAILABLE: 503,
     ErrorCode.CLUB_NOT_FOUND: 404,
     ErrorCode.EVENT_NOT_FOUND: 404,
     ErrorCode.INVALID_TIMEZONE: 422,
@@ -55,7 +65,31 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body(ErrorCode.INVALID_MESSAGE, problems), status_code=422)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 404 and _wants_page(request):
+            return FileResponse(NOT_FOUND_PAGE, status_code=404)
         code = ErrorCode.NOT_FOUND if exc.status_code == 404 else ErrorCode.INVALID_MESSAGE
         message = "not found" if exc.status_code == 404 else str(exc.detail)
         return JSONResponse(error_body(code, message), status_code=exc.status_code)
+
+    @app.exception_handler(RedisError)
+    async def storage_error(request: Request, exc: RedisError) -> JSONResponse:
+        error = refusal(exc)
+        if error is None:
+            log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+            return _internal()
+        return JSONResponse(error_body(error.code, error.message), status_code=STATUS[error.code])
+
+    @app.exception_handler(Exception)
+    async def fault(_: Request, exc: Exception) -> JSONResponse:
+        """Any other fault: the documented body (Starlette then re-raises it for the server's log)."""
+        return _internal()
+
+
+def _internal() -> JSONResponse:
+    return JSONResponse(error_body(ErrorCode.INTERNAL, "something went wrong on the server"), status_code=500)
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the API, and HTML is what it accepts)."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")

@@ -21,6 +21,8 @@ const PHRASES = {
   not_joined: "You're not connected to the room right now.",
   closed: "You're not connected to the room right now.",
   timeout: "The server didn't answer in time. Please try again.",
+  busy: 'The server is busy with a crowd right now. Please try again in a moment.',
+  unavailable: "The server can't reach its room store right now. Please try again shortly.",
   // `banned` deliberately keeps the server's message: it says until when.
   not_open_yet: "This room isn't open yet. It opens for everyone at the scheduled start.",
   not_invited: 'This room is only for people invited by its host. Ask the host for an invite link.',

@@ -1,0 +1,90 @@
+"""The node's connections to Redis, and what a client is told when Redis can't answer.
+
+Requests share a bounded pool: when a crowd arrives at once, a request waits for a free
+connection (up to `redis_wait_s`) instead of failing, and only past that is refused with `busy`.
+A dropped connection is retried briefly (Redis restarting), then refused with `unavailable`.
+Both codes mean "nothing changed, try again shortly". Room feeds block on the log for seconds
+at a time, so they read through a client of their own and never hold a request's connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError, RedisError, TimeoutError
+
+from signaling.errors import DropinError, ErrorCode
+
+FEED_CONNECTIONS = 10_000  # one per room followed by this node
+RETRIES = 4  # about a second and a half, backing off from 50 ms
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class StorageBusy(RedisError):
+    """Every connection of the pool stayed in use for as long as a request may wait."""
+
+
+class WaitingPool(BlockingConnectionPool):
+    """A bounded pool whose exhaustion is told apart from Redis being unreachable."""
+
+    async def get_connection(self, *args: object, **kwargs: object):  # type: ignore[override]
+        try:
+            return await super().get_connection(*args, **kwargs)
+        except ConnectionError as exc:
+            if isinstance(exc.__cause__, asyncio.TimeoutError):
+                raise StorageBusy(f"no Redis connection came free within {self.timeout} s") from exc
+            raise
+
+
+def _retry() -> Retry:
+    return Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), RETRIES)
+
+
+def request_client(url: str, connections: int, wait_s: float) -> Redis:
+    """The client for requests: at most `connections` at once, each waiting up to `wait_s` for one."""
+    pool = WaitingPool.from_url(
+        url, max_connections=connections, timeout=wait_s, decode_responses=True, retry=_retry(), health_check_interval=10
+    )
+    return Redis(connection_pool=pool)
+
+
+def feed_client(url: str) -> Redis:
+    """The client room feeds block on."""
+    return Redis.from_url(url, decode_responses=True, max_connections=FEED_CONNECTIONS, retry=_retry())
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Redis could not answer now (down, restarting, or every connection busy): worth trying later."""
+    return isinstance(exc, (ConnectionError, TimeoutError, StorageBusy))
+
+
+def refusal(exc: RedisError) -> DropinError | None:
+    """The error a client gets for a transient Redis failure; None for anything else (a fault)."""
+    if isinstance(exc, StorageBusy):
+        return DropinError(ErrorCode.BUSY, "the server is busy; try again in a moment")
+    if is_transient(exc):
+        return DropinError(ErrorCode.UNAVAILABLE, "the server can't reach its room store right now; try again shortly")
+    return None
+
+
+def refusing_when_unavailable(action: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Decorate a request handler so a transient Redis failure reaches the client as `busy` or `unavailable`."""
+
+    @functools.wraps(action)
+    async def handle(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await action(*args, **kwargs)
+        except RedisError as exc:
+            error = refusal(exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    return handle
