@@ -5,22 +5,22 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, StringConstraints
+from pydantic import StringConstraints
 
-from server.api.deps import Caller
+from server.api.deps import Caller, RequestBody
 from server.api.events import CALENDAR_TYPE, Id, IdPath, Schedules, Viewer
 from server.schedule.views import ClubList, ClubOut, ClubPage
 
 router = APIRouter(prefix="/api/clubs", tags=["clubs"])
 
 
-class ClubCreate(BaseModel):
+class ClubCreate(RequestBody):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
     description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
     visibility: Literal["public", "private"] = "public"
 
 
-class HostIn(BaseModel):
+class HostIn(RequestBody):
     identity_id: Id
 
 

@@ -5,9 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from pydantic import BaseModel, ConfigDict
 
 from server.identity import Identity
 from server.service import RoomService
+
+
+class RequestBody(BaseModel):
+    """A request body: as strict as the websocket's messages, unknown fields and `"3"` for 3 refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 def service(request: Request) -> RoomService:

@@ -7,9 +7,9 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from server.api.deps import Caller, identity
+from server.api.deps import Caller, RequestBody, identity
 from server.identity import Identity
 from server.schedule.recurrence import Recurrence, Schedule
 from server.schedule.service import ScheduleService
@@ -36,32 +36,32 @@ Schedules = Annotated[ScheduleService, Depends(schedule)]
 Viewer = Annotated[Identity | None, Depends(viewer)]
 
 
-class CohostIn(BaseModel):
+class CohostIn(RequestBody):
     id: Id
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 
 
-class RecurrenceIn(BaseModel):
+class RecurrenceIn(RequestBody):
     frequency: Literal["none", "weekly", "monthly"] = "none"
     interval: Annotated[int, Field(ge=1, le=52)] = 1
     weekday_position: Literal[1, 2, 3, 4, -1] | None = None
-    until: dt.date | None = None
+    until: dt.date | None = Field(default=None, strict=False)  # ISO text in JSON
     count: Annotated[int, Field(ge=1)] | None = None
 
 
-class SeriesCreate(BaseModel):
+class SeriesCreate(RequestBody):
     club_id: Id | None = None
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
     agenda: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
     timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    start: dt.datetime = Field(description="local time in `timezone`, without an offset: 2026-04-02T13:00")
+    start: dt.datetime = Field(strict=False, description="local time in `timezone`, without an offset: 2026-04-02T13:00")
     duration_minutes: Annotated[int, Field(gt=0, le=720)]
     cohosts: Annotated[list[Id | CohostIn], Field(max_length=20)] = []
     visibility: Literal["public", "club", "invite"] | None = None
     recurrence: RecurrenceIn = RecurrenceIn()
 
 
-class ThemeIn(BaseModel):
+class ThemeIn(RequestBody):
     theme: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 

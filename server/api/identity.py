@@ -7,14 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, StringConstraints
 
-from server.api.deps import Caller
+from server.api.deps import Caller, RequestBody
 
 router = APIRouter(prefix="/api", tags=["identity"])
 
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 
 
-class IdentityRequest(BaseModel):
+class IdentityRequest(RequestBody):
     name: DisplayName
 
 

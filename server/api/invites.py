@@ -7,16 +7,16 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from server.api.deps import Caller
+from server.api.deps import Caller, RequestBody
 from server.api.events import IdPath, Schedules
 from server.schedule.views import Accepted, InviteList, InviteOut, InvitePreview
 
 router = APIRouter(prefix="/api", tags=["invites"])
 
 
-class InviteCreate(BaseModel):
+class InviteCreate(RequestBody):
     expires_in_hours: Annotated[float, Field(gt=0, le=24 * 90)] = 168
     max_uses: Annotated[int, Field(ge=1, le=10_000)] = 50
     follow_club: bool = True

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field, StringConstraints
 
-from server.api.deps import Caller, Service
+from server.api.deps import Caller, RequestBody, Service
 from server.roundup import Roundup
 from server.rules.roles import Role
 from server.service import room_info
@@ -20,13 +20,13 @@ router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 RoomIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
-class SettingsIn(BaseModel):
+class SettingsIn(RequestBody):
     allow_direct_stage: bool = False
     speakers_may_unmute: bool = True
     slots: int | None = Field(default=None, ge=1, le=MAX_SLOTS, description="speakers heard at once; the server's default if omitted")
 
 
-class RoomCreate(BaseModel):
+class RoomCreate(RequestBody):
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
     description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
     settings: SettingsIn = SettingsIn()
@@ -86,7 +86,7 @@ async def audience(
     return AudiencePage(count=count, members=members)
 
 
-class Notes(BaseModel):
+class Notes(RequestBody):
     notes: Annotated[str, StringConstraints(max_length=20_000)]
 
 

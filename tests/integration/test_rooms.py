@@ -64,6 +64,33 @@ async def test_bad_rest_requests_change_nothing(server, redis_snapshot, method, 
     assert await redis_snapshot() == before
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": "x", "colour": "red"},
+        {"title": "x", "settings": {"slots": "3"}},
+        {"title": "x", "settings": {"allow_direct_stage": "yes"}},
+        {"title": 5},
+    ],
+)
+async def test_rest_bodies_are_as_strict_as_the_websocket(server, redis_snapshot, body) -> None:
+    token = server.identity("Host")
+    before = await redis_snapshot()
+    reply = httpx.post(f"{server.base_url}/api/rooms", json=body, headers=auth(token))
+    assert reply.status_code == 422 and reply.json()["error"]["code"] == "invalid_message", reply.text
+    assert await redis_snapshot() == before
+
+
+def test_an_unknown_address_is_a_page_for_browsers_and_json_for_the_api(server) -> None:
+    browser = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    page = httpx.get(f"{server.base_url}/no-such-page", headers=browser)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "nothing here" in page.text and 'href="/"' in page.text
+    for path, headers in (("/no-such-page", {}), ("/api/no-such-thing", browser)):
+        reply = httpx.get(f"{server.base_url}{path}", headers=headers)
+        assert reply.status_code == 404 and reply.json()["error"]["code"] == "not_found"
+
+
 async def join(server, room_id: str, token: str) -> tuple[SignalingClient, m.Joined]:
     client = await SignalingClient.connect(server.ws_url)
     return client, await client.request("join", room=room_id, token=token)  # type: ignore[return-value]
