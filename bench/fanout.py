@@ -31,7 +31,6 @@ import gc
 import multiprocessing
 import os
 import platform
-import re
 import socket
 import statistics
 import sys
@@ -52,7 +51,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection  # noqa: E402
 
 from bench import janus, relay_server  # noqa: E402
 from bench.bots import RawListener, RawSpeaker, connected, drain, quiet  # noqa: E402
-from bench.servers import DropinServer, cpu_seconds, rss_bytes  # noqa: E402
+from bench.servers import DropinServer, cpu_seconds, record_section, rss_bytes  # noqa: E402
 from server.media.aiortc_adapter import ParkedTrack  # noqa: E402
 from signaling.participant import Participant  # noqa: E402
 from signaling.voice import voice_packets  # noqa: E402
@@ -498,13 +497,7 @@ def write_docs(rows: list[Row], command: str, repeat: int) -> None:
         + ("\n![CPU µs per delivered packet against listeners](fanout.png)\n" if charted else "")
         + MARK_END
     )
-    path = REPO / "docs" / "benchmarks.md"
-    text = path.read_text()
-    if MARK_START in text:
-        text = re.sub(re.escape(MARK_START) + ".*?" + re.escape(MARK_END), lambda _: section, text, flags=re.DOTALL)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
+    record_section(MARK_START, MARK_END, section)
 
 
 async def run(args: argparse.Namespace) -> list[Row]:

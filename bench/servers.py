@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -97,3 +98,15 @@ def rss_bytes(pid: int) -> int:
         except OSError:
             continue
     return total
+
+
+def record_section(start: str, end: str, section: str) -> None:
+    """Put `section` (which begins with marker `start` and ends with `end`) into docs/benchmarks.md,
+    in place of the one a previous run wrote, or at the end."""
+    path = REPO / "docs" / "benchmarks.md"
+    text = path.read_text()
+    if start in text:
+        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: section, text, flags=re.DOTALL)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
