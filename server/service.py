@@ -29,7 +29,7 @@ from server.rules.permissions import MODERATING, Action
 from server.rules.roles import Role, may_speak
 from server.rules.visibility import visible_to
 from server.state import keys
-from server.state.rooms import Joined, Room, RoomStore
+from server.state.rooms import Joined, Member, Room, RoomStore
 from server.state.storage import is_transient, refusing_when_unavailable
 from signaling import messages as m
 from signaling.errors import DropinError, ErrorCode
@@ -156,7 +156,7 @@ class RoomService:
             previous.error(None, ErrorCode.SESSION_REPLACED, "you joined this room from somewhere else")
             previous.close()
         try:
-            return await self._welcome(session, room_id, joined, last_seq)
+            return await self._welcome(room_id, joined.member, last_seq)
         except BaseException:
             # The client hears an error, so it must not stay in the room: a newcomer leaves at
             # once; a returning member keeps their place for the reconnect grace, as on a drop.
@@ -164,9 +164,8 @@ class RoomService:
             session.room_id = session.member_id = session.role = None
             raise
 
-    async def _welcome(self, session: Session, room_id: str, joined: Joined, last_seq: int | None) -> m.Welcome:
+    async def _welcome(self, room_id: str, member: Member, last_seq: int | None) -> m.Welcome:
         """What a member who has just joined is told: the room as of now, and what they missed."""
-        member = joined.member
         room = await self.store.get(room_id)
         forwarder = self.router.open_room(room_id, room.settings.slots)
         self.router.allow(room_id, member.id, may_speak(member.role) and not member.muted)
