@@ -1,5 +1,6 @@
 """End to end: the title fields show how many characters are left, so a pasted title that the
-field cuts at the server's limit (room and event titles 120, club names 80) doesn't go unseen."""
+field cuts at the server's limit (room and event titles 120, club names 80, descriptions 2,000)
+doesn't go unseen."""
 
 from __future__ import annotations
 
@@ -33,9 +34,11 @@ async def test_title_fields_count_the_characters_left(server, open_page: OpenPag
     await expect(room.get_by_text("0 characters left", exact=True)).to_be_visible()
     await title.fill("Burning questions")
     await expect(title).to_have_accessible_description("103 characters left")
+    await fill_too_long(room.get_by_label("Description (optional)", exact=True), 2000)
 
     club = page.get_by_role("region", name="Start a club")
     await fill_too_long(club.get_by_label("Club name", exact=True), 80)
+    await fill_too_long(club.get_by_label("Club description (optional)", exact=True), 2000)
     await club.get_by_label("Club name", exact=True).fill("Learning Circle")
     await expect(club.get_by_text("65 characters left", exact=True)).to_be_visible()
     await club.get_by_role("button", name="Create club", exact=True).click()

@@ -20,6 +20,7 @@ const roomUrl = (id) => `/rooms/${encodeURIComponent(id)}`;
 
 nameInput.value = getIdentity()?.name ?? '';
 showCharactersLeft(createForm.elements.title, document.getElementById('title-left'));
+showCharactersLeft(createForm.elements.description, document.getElementById('description-left'));
 
 createForm.addEventListener('submit', async (event) => {
   event.preventDefault();
@@ -219,6 +220,7 @@ const clubForm = document.getElementById('club-form');
 const clubButton = document.getElementById('club-button');
 const clubError = document.getElementById('club-error');
 showCharactersLeft(clubForm.elements.name, document.getElementById('club-name-left'));
+showCharactersLeft(clubForm.elements.description, document.getElementById('club-description-left'));
 
 clubForm.addEventListener('submit', async (event) => {
   event.preventDefault();
