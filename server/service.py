@@ -19,7 +19,6 @@ from datetime import datetime
 
 from aiortc import RTCIceServer
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from server.config import Settings
 from server.identity import Identity, TokenIssuer
@@ -30,7 +29,7 @@ from server.rules.roles import Role, may_speak
 from server.rules.visibility import visible_to
 from server.state import keys
 from server.state.rooms import Joined, Member, Room, RoomStore
-from server.state.storage import is_transient, refusing_when_unavailable
+from server.state.storage import TRANSIENT, refusing_when_unavailable
 from signaling import messages as m
 from signaling.errors import DropinError, ErrorCode
 from signaling.session import Session
@@ -55,8 +54,8 @@ def room_info(room: Room) -> m.RoomInfo:
 
 
 BLOCK_MS = 2000  # under redis-py's read timeout; an idle feed wakes this often
-FEED_RETRY_S = 0.5  # how often a feed tries again while Redis is unreachable
-RETRY_CAP_S = 10.0  # the longest wait between tries of a timer or leave while Redis is unreachable
+RETRY_S = 0.5  # while Redis is unreachable: how often a feed tries again, and a timer or leave at first
+RETRY_CAP_S = 10.0  # the longest a timer or leave waits between tries (they back off)
 
 
 class RoomFeed:
@@ -80,12 +79,12 @@ class RoomFeed:
                 # redis-py turns a cancellation during a read into its own TimeoutError.
                 if task.cancelling():  # type: ignore[union-attr]
                     raise asyncio.CancelledError from None
-                if not is_transient(exc):
+                if not isinstance(exc, TRANSIENT):
                     log.exception("reading the log of room %s", self.room_id)
                 elif not unreachable:
                     log.warning("room %s: Redis unreachable (%s); its feed resumes when it is back", self.room_id, exc)
                 unreachable = True
-                await asyncio.sleep(FEED_RETRY_S)
+                await asyncio.sleep(RETRY_S)
                 continue
             if unreachable:
                 unreachable = False
@@ -236,9 +235,7 @@ class RoomService:
         await self.router.remove(room_id, member_id)  # type: ignore[arg-type]
         try:
             await self._leave(room_id, member_id)  # type: ignore[arg-type]
-        except RedisError as exc:
-            if not is_transient(exc):
-                raise
+        except TRANSIENT:
             self._after(0, lambda: self._leave_unless_back(room_id, member_id))  # type: ignore[arg-type]
 
     async def disconnected(self, session: Session) -> None:
@@ -349,17 +346,17 @@ class RoomService:
 
         async def run() -> None:
             await asyncio.sleep(delay_s)
-            wait_s = FEED_RETRY_S
+            wait_s = RETRY_S
             while True:
                 try:
                     await action()
+                except TRANSIENT:
+                    await asyncio.sleep(wait_s)
+                    wait_s = min(RETRY_CAP_S, wait_s * 2)
+                    continue
                 except DropinError:
                     pass
-                except Exception as exc:
-                    if is_transient(exc):
-                        await asyncio.sleep(wait_s)
-                        wait_s = min(RETRY_CAP_S, wait_s * 2)
-                        continue
+                except Exception:
                     log.exception("timer in room service")
                 return
 
@@ -396,9 +393,7 @@ class RoomService:
                     room = await self.store.get(room_id)
                 except DropinError:
                     continue
-                except RedisError as exc:
-                    if not is_transient(exc):
-                        raise
+                except TRANSIENT:
                     self._audience_dirty.add(room_id)  # tell them once Redis answers again
                     continue
                 self._broadcast(room_id, m.AudienceEvent(count=room.listeners))

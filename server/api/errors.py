@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -14,7 +13,6 @@ from starlette.exceptions import HTTPException
 from server.state.storage import refusal
 from signaling.errors import DropinError, ErrorCode
 
-log = logging.getLogger(__name__)
 NOT_FOUND_PAGE = Path(__file__).resolve().parents[2] / "web" / "404.html"
 
 STATUS = {
@@ -73,21 +71,16 @@ def install(app: FastAPI) -> None:
         return JSONResponse(error_body(code, message), status_code=exc.status_code)
 
     @app.exception_handler(RedisError)
-    async def storage_error(request: Request, exc: RedisError) -> JSONResponse:
+    async def storage_error(_: Request, exc: RedisError) -> JSONResponse:
         error = refusal(exc)
         if error is None:
-            log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-            return _internal()
+            raise exc  # a fault, not an outage: the handler below
         return JSONResponse(error_body(error.code, error.message), status_code=STATUS[error.code])
 
     @app.exception_handler(Exception)
     async def fault(_: Request, exc: Exception) -> JSONResponse:
         """Any other fault: the documented body (Starlette then re-raises it for the server's log)."""
-        return _internal()
-
-
-def _internal() -> JSONResponse:
-    return JSONResponse(error_body(ErrorCode.INTERNAL, "something went wrong on the server"), status_code=500)
+        return JSONResponse(error_body(ErrorCode.INTERNAL, "something went wrong on the server"), status_code=500)
 
 
 def _wants_page(request: Request) -> bool:

@@ -60,16 +60,15 @@ def feed_client(url: str) -> Redis:
     return Redis.from_url(url, decode_responses=True, max_connections=FEED_CONNECTIONS, retry=_retry())
 
 
-def is_transient(exc: BaseException) -> bool:
-    """Redis could not answer now (down, restarting, or every connection busy): worth trying later."""
-    return isinstance(exc, (ConnectionError, TimeoutError, StorageBusy))
+TRANSIENT = (ConnectionError, TimeoutError, StorageBusy)
+"""Redis could not answer now (down, restarting, or every connection busy): worth trying later."""
 
 
 def refusal(exc: RedisError) -> DropinError | None:
     """The error a client gets for a transient Redis failure; None for anything else (a fault)."""
     if isinstance(exc, StorageBusy):
         return DropinError(ErrorCode.BUSY, "the server is busy; try again in a moment")
-    if is_transient(exc):
+    if isinstance(exc, TRANSIENT):
         return DropinError(ErrorCode.UNAVAILABLE, "the server can't reach its room store right now; try again shortly")
     return None
 
