@@ -2,6 +2,13 @@
 
 export const $ = (id) => document.getElementById(id);
 
+/** An element from a small HTML template (static markup only; text is set afterwards). */
+export function fromTemplate(html) {
+  const template = document.createElement('template');
+  template.innerHTML = html.trim();
+  return template.content.firstElementChild;
+}
+
 /**
  * Creates an element: h('a', {href: '/x', class: 'link', text: 'Go'}, child, ...).
  * `text` sets textContent; `on<event>` functions become listeners; `true` sets a bare

@@ -8,10 +8,11 @@
 
 import { api, ensureIdentity, forgetToken, getIdentity, getToken } from './api.js';
 import { confirmed } from './confirm.js';
-import { $, clearList, showCharactersLeft, syncChildren } from './dom.js';
+import { $, clearList, fromTemplate, showCharactersLeft, syncChildren } from './dom.js';
 import { describeError } from './errors.js';
 import { ActionMenu } from './menu.js';
 import { ACTION_LABELS, isModerator, isOnStage, memberActions } from './permissions.js';
+import { showQuestions } from './questions.js';
 import { RoomState } from './room-state.js';
 import { SignalingClient } from './signaling.js';
 
@@ -22,7 +23,6 @@ const AUDIENCE_REFRESH_MS = 2_000;
 const AUDIENCE_PAGE = 50;
 const NOTE_MS = 10_000;
 const TIMED_BAN_MINUTES = 60;
-const QUESTION_LABEL_CHARS = 40;
 /** Join refusals that no retry can fix. */
 const FINAL_JOIN_ERRORS = new Set([
   'room_ended', 'room_not_found', 'banned', 'unauthorized', 'token_expired', 'forbidden',
@@ -140,13 +140,6 @@ function formatTime(iso) {
   return sameDay
     ? when.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
     : when.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
-}
-
-/** An element from a small HTML template (static markup only; text is set afterwards). */
-function fromTemplate(html) {
-  const template = document.createElement('template');
-  template.innerHTML = html.trim();
-  return template.content.firstElementChild;
 }
 
 // ---- rendering ------------------------------------------------------------
@@ -327,81 +320,12 @@ function renderHands(s) {
 
 // ---- questions ------------------------------------------------------------
 
-const QUESTION_ROW = `
-  <li class="question">
-    <button type="button" class="vote-button"></button>
-    <div class="question-body">
-      <p class="question-text"></p>
-      <p class="question-meta muted">
-        <span class="asker"></span>
-        <span class="answered-tag" hidden>answered</span>
-        <span class="vote-words visually-hidden"></span>
-      </p>
-    </div>
-    <span class="row-actions">
-      <button type="button" class="answered-button">Mark answered</button>
-      <button type="button" class="invite-asker-button"></button>
-    </span>
-  </li>`;
-
-let questionRows = 0;
-
-/** The start of a question for a button's name: "Upvote: How do we…" (40 characters). */
-function questionStart(text) {
-  const clean = text.replace(/\s+/g, ' ').trim();
-  return clean.length > QUESTION_LABEL_CHARS ? `${clean.slice(0, QUESTION_LABEL_CHARS).trimEnd()}…` : clean;
-}
-
-function createQuestionRow() {
-  const row = fromTemplate(QUESTION_ROW);
-  const words = row.querySelector('.vote-words');
-  words.id = `question-votes-${++questionRows}`;
-  row.querySelector('.vote-button').setAttribute('aria-describedby', words.id);
-  row.querySelector('.vote-button').addEventListener('click', () => upvote(row.dataset.questionId));
-  row.querySelector('.answered-button').addEventListener('click', () => markAnswered(row.dataset.questionId));
-  row.querySelector('.invite-asker-button').addEventListener('click', () => {
-    if (session) act(session, 'invite', { target: row.dataset.askerId });
-  });
-  return row;
-}
-
-function updateQuestionRow(s, row, question) {
-  const { state } = s;
-  const moderator = isModerator(state.you.role);
-  const voted = state.yourVotes.has(question.id);
-  const start = questionStart(question.text);
-  row.dataset.questionId = question.id;
-  row.dataset.askerId = question.by.id;
-  row.classList.toggle('answered', question.answered);
-  row.querySelector('.question-text').textContent = question.text;
-  const mine = question.by.id === state.you.id;
-  row.querySelector('.asker').textContent = mine ? 'asked by you' : `asked by ${question.by.name}`;
-  row.querySelector('.answered-tag').hidden = !question.answered;
-  row.querySelector('.vote-words').textContent =
-    `${question.votes} ${question.votes === 1 ? 'vote' : 'votes'}${voted ? ', including yours' : ''}`;
-
-  const vote = row.querySelector('.vote-button');
-  vote.textContent = `▲ ${question.votes}`;
-  vote.setAttribute('aria-label', `Upvote: ${start}`);
-  vote.setAttribute('aria-pressed', String(voted));
-  vote.disabled = voted || question.answered;
-
-  const answered = row.querySelector('.answered-button');
-  answered.hidden = !moderator || question.answered;
-  answered.setAttribute('aria-label', `Mark answered: ${start}`);
-
-  const invite = row.querySelector('.invite-asker-button');
-  const canInvite = moderator && !mine && !question.answered && state.isListener(question.by.id)
-    && !state.invitations.has(question.by.id);
-  invite.hidden = !canInvite;
-  invite.textContent = `Invite ${question.by.name} to speak`;
-}
-
 function renderQuestions(s) {
-  const questions = s.state.sortedQuestions;
-  syncChildren(ui.questionsList, questions, (question) => question.id, createQuestionRow,
-    (row, question) => updateQuestionRow(s, row, question));
-  ui.questionsEmpty.hidden = questions.length > 0;
+  showQuestions(ui.questionsList, ui.questionsEmpty, s.state, {
+    upvote,
+    markAnswered,
+    inviteAsker: (id) => session && act(session, 'invite', { target: id }),
+  });
 }
 
 function ask(event) {
