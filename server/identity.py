@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jwt
 
-from signaling.errors import DropinError, ErrorCode
+from vocabulary.errors import DropinError, ErrorCode
 
 ALGORITHM = "HS256"
 ISSUER = "dropin"

@@ -31,7 +31,7 @@ from server.state import keys
 from server.state.rooms import Joined, Member, Room, RoomStore
 from server.state.storage import TRANSIENT, refusing_when_unavailable
 from signaling import messages as m
-from signaling.errors import DropinError, ErrorCode
+from vocabulary.errors import DropinError, ErrorCode
 from signaling.session import Session
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from typing import Any
 import websockets
 
 from signaling import messages as m
-from signaling.errors import DropinError, ErrorCode
+from vocabulary.errors import DropinError, ErrorCode
 
 
 class RequestFailed(DropinError):

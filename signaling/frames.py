@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from signaling.errors import DropinError, ErrorCode
+from vocabulary.errors import DropinError, ErrorCode
 
 MAX_DEPTH = 32  # no message of the protocol nests more than a few levels
 

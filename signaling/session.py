@@ -16,7 +16,7 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from signaling import messages as m
-from signaling.errors import DropinError, ErrorCode
+from vocabulary.errors import DropinError, ErrorCode
 from signaling.frames import decode_frame
 from signaling.ratelimit import TokenBucket
 

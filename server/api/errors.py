@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 
 from server.state.storage import refusal
-from signaling.errors import DropinError, ErrorCode
+from vocabulary.errors import DropinError, ErrorCode
 
 NOT_FOUND_PAGE = Path(__file__).resolve().parents[2] / "web" / "404.html"
 

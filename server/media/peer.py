@@ -48,7 +48,7 @@ from server.media.aiortc_adapter import (
 )
 from server.media.forwarder import Outlet
 from server.media.slot import OPUS_CLOCK_RATE
-from signaling.errors import DropinError, ErrorCode
+from vocabulary.errors import DropinError, ErrorCode
 
 log = logging.getLogger(__name__)
 

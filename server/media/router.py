@@ -17,7 +17,7 @@ from aiortc import RTCIceServer
 
 from server.media.forwarder import Forwarder, MemberId
 from server.media.peer import Peer
-from signaling.errors import DropinError, ErrorCode
+from vocabulary.errors import DropinError, ErrorCode
 
 log = logging.getLogger(__name__)
 

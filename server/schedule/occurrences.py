@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from signaling.errors import DropinError, ErrorCode
+from vocabulary.errors import DropinError, ErrorCode
 
 Status = Literal["scheduled", "starting_soon", "live", "ended", "missed"]
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrule, rrulestr
 
-from signaling.errors import DropinError, ErrorCode
+from vocabulary.errors import DropinError, ErrorCode
 
 MAX_OCCURRENCES = 520
 MAX_SPAN = relativedelta(years=5)

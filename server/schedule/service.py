@@ -23,7 +23,7 @@ from server.state.clubs import Club, ClubStore, Membership
 from server.state.events import Annotation, EventStore, Series
 from server.state.invites import InviteLink, InviteStore
 from server.state.rooms import RoomStore
-from signaling.errors import DropinError, ErrorCode
+from vocabulary.errors import DropinError, ErrorCode
 from signaling.messages import Person, RoomSettings
 
 DEFAULT_AGENDA = "Open agenda: bring your burning questions"

@@ -16,7 +16,7 @@ from redis.asyncio.client import Pipeline
 
 from server.identity import Identity
 from server.state import keys
-from signaling.errors import DropinError, ErrorCode
+from vocabulary.errors import DropinError, ErrorCode
 
 LIST_LIMIT = 200
 

@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from server.identity import Identity
 from server.schedule.recurrence import Recurrence, Schedule
 from server.state import keys
-from signaling.errors import DropinError, ErrorCode
+from vocabulary.errors import DropinError, ErrorCode
 
 OPENING_CLAIM_MS = 15_000
 

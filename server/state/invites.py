@@ -16,7 +16,7 @@ from redis.exceptions import ResponseError
 
 from server.identity import Identity
 from server.state import keys
-from signaling.errors import DropinError, ErrorCode
+from vocabulary.errors import DropinError, ErrorCode
 
 ACCEPT = """
 -- KEYS: invite_link, invite_link_accepted, event_guests, club_members (or the never-written

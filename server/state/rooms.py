@@ -27,7 +27,7 @@ from server.roundup import Roundup, RoundupRoom, StageTime
 from server.rules.roles import Role, is_on_stage
 from server.state import keys
 from signaling import messages as m
-from signaling.errors import DropinError, ErrorCode
+from vocabulary.errors import DropinError, ErrorCode
 
 CAS_ATTEMPTS = 3
 AUDIENCE_PAGE = 50

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from websockets.sync.client import ClientConnection, connect
 
 from signaling import messages as m
-from signaling.errors import ErrorCode
+from vocabulary.errors import ErrorCode
 from support import RunningServer, serving
 
 EXAMPLES = 1000

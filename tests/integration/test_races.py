@@ -13,7 +13,7 @@ from server.identity import Identity
 from server.rules.permissions import Action
 from server.state import keys
 from server.state.rooms import RoomStore
-from signaling.errors import DropinError
+from vocabulary.errors import DropinError
 
 CONTENDERS = 8
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from server.schedule.recurrence import Recurrence, Schedule, weekday_position
-from signaling.errors import DropinError
+from vocabulary.errors import DropinError
 
 HOUR = timedelta(hours=1)
 
