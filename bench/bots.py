@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiortc import RTCPeerConnection, RTCRtpTransceiver
-
 from aiortc.rtp import RtcpReceiverInfo, RtcpRrPacket
 
 from server.media.aiortc_adapter import DirectRtpWriter, is_rtp, silence_rtcp

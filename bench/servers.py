@@ -30,7 +30,7 @@ class DropinServer:
         assert self._process is not None
         return self._process.pid
 
-    def __enter__(self) -> "DropinServer":
+    def __enter__(self) -> DropinServer:
         env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
         self._process = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--port", str(self.port), "--data-dir", self._data_dir.name,

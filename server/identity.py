@@ -6,7 +6,7 @@ import os
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
@@ -45,7 +45,7 @@ class TokenIssuer:
 
     def issue(self, name: str) -> tuple[str, Identity, datetime]:
         identity = Identity(id=uuid.uuid4().hex, name=name)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         expires = now + self._ttl
         claims = {"sub": identity.id, "name": name, "iss": ISSUER, "iat": now, "exp": expires}
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM), identity, expires

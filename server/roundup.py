@@ -8,7 +8,6 @@ from pydantic import BaseModel
 
 from signaling.messages import EventRef, Person, Question, Timestamp
 
-
 LISTED = 200  # listeners named in the Markdown; the JSON has them all
 
 

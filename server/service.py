@@ -31,8 +31,8 @@ from server.state import keys
 from server.state.rooms import Joined, Member, Room, RoomStore
 from server.state.storage import TRANSIENT, refusing_when_unavailable
 from signaling import messages as m
-from vocabulary.errors import DropinError, ErrorCode
 from signaling.session import Session
+from vocabulary.errors import DropinError, ErrorCode
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ class SignalingClient:
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def connect(cls, url: str) -> "SignalingClient":
+    async def connect(cls, url: str) -> SignalingClient:
         return cls(await websockets.connect(url, max_size=None))
 
     async def request(self, type: str, timeout: float = 10.0, **fields: Any) -> m.Message:

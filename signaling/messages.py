@@ -6,8 +6,8 @@ Client requests carry an `id`; the server answers each with a reply whose `re` i
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Annotated, Literal, Union
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter
 
@@ -121,7 +121,7 @@ class Remove(Message):
 
 
 Request = Annotated[
-    Union[Join, Offer, Candidate, Leave, Ping, SelfAction, TargetAction, Remove, Ask, QuestionAction],
+    Join | Offer | Candidate | Leave | Ping | SelfAction | TargetAction | Remove | Ask | QuestionAction,
     Field(discriminator="type"),
 ]
 ACTION_TYPES = frozenset({*SELF_ACTIONS, *TARGET_ACTIONS, "remove", "ask", "upvote", "mark_answered"})
@@ -135,7 +135,7 @@ request_adapter: TypeAdapter[Request] = TypeAdapter(Request)
 def _iso(value: object) -> object:
     """Times are logged as unix seconds and sent as ISO 8601 (UTC)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, timezone.utc).isoformat()
+        return datetime.fromtimestamp(value, UTC).isoformat()
     return value
 
 
@@ -318,8 +318,7 @@ class RoomEnded(Message):
 
 
 RoomEvent = Annotated[
-    Union[MemberJoined, MemberLeft, MemberUpdated, HandRaised, HandLowered, Invited, InviteEnded,
-          MemberRemoved, QuestionAsked, QuestionUpdated, HostChanged, RoomEnded],
+    MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded | MemberRemoved | QuestionAsked | QuestionUpdated | HostChanged | RoomEnded,
     Field(discriminator="type"),
 ]
 room_event_adapter: TypeAdapter[RoomEvent] = TypeAdapter(RoomEvent)
@@ -401,9 +400,7 @@ class SpeakersEvent(Message):
 
 
 ServerMessage = Annotated[
-    Union[Joined, Answer, Ok, Pong, Error, AudienceEvent, HandsEvent, SpeakersEvent, MemberJoined, MemberLeft, MemberUpdated,
-          HandRaised, HandLowered, Invited, InviteEnded, MemberRemoved, QuestionAsked, QuestionUpdated,
-          HostChanged, RoomEnded],
+    Joined | Answer | Ok | Pong | Error | AudienceEvent | HandsEvent | SpeakersEvent | MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded | MemberRemoved | QuestionAsked | QuestionUpdated | HostChanged | RoomEnded,
     Field(discriminator="type"),
 ]
 server_message_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)

@@ -23,7 +23,7 @@ class RoomView:
     removed: bool = False
 
     @classmethod
-    def from_welcome(cls, welcome: m.Welcome) -> "RoomView":
+    def from_welcome(cls, welcome: m.Welcome) -> RoomView:
         return cls(
             seq=welcome.seq,
             you=welcome.you,

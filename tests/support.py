@@ -61,7 +61,7 @@ class Member:
         return self.welcome.you.id
 
     @classmethod
-    async def enter(cls, ws_url: str, room_id: str, token: str, last_seq: int | None = None) -> "Member":
+    async def enter(cls, ws_url: str, room_id: str, token: str, last_seq: int | None = None) -> Member:
         client = await SignalingClient.connect(ws_url)
         fields = {"last_seq": last_seq} if last_seq is not None else {}
         return cls(client, await client.request("join", room=room_id, token=token, **fields))

@@ -19,7 +19,8 @@ from aioice.ice import CandidatePair, Connection, StunProtocol
 from aioice.turn import TurnTransport
 from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.mediastreams import MediaStreamError
-from aiortc.rtcdtlstransport import RTCDtlsTransport, State as DtlsState
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtp import RtpPacket
 from pylibsrtp import Session

@@ -24,6 +24,7 @@ from aiortc import (
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
+from aiortc.clock import current_ntp_time
 from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import (
     RtcpReceiverInfo,
@@ -35,7 +36,6 @@ from aiortc.rtp import (
     RtpPacket,
 )
 from aiortc.sdp import SessionDescription, candidate_from_sdp
-from aiortc.clock import current_ntp_time
 
 from server.media.aiortc_adapter import (
     DirectRtpWriter,

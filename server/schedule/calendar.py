@@ -9,7 +9,7 @@ The `VTIMEZONE`s are generated from the zone database for the span the series co
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Calendar, Event, vRecur
 
@@ -65,7 +65,7 @@ def _events(entry: Entry, base_url: str) -> list[Event]:
 def _event(series: Series, start: datetime, base_url: str, theme: str | None = None) -> Event:
     event = Event()
     event.add("uid", uid(series))
-    event.add("dtstamp", datetime.fromtimestamp(series.created_at, timezone.utc))
+    event.add("dtstamp", datetime.fromtimestamp(series.created_at, UTC))
     event.add("dtstart", start)
     event.add("duration", series.schedule.duration)
     event.add("summary", f"{series.title} — {theme}" if theme else series.title)

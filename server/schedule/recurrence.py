@@ -9,7 +9,7 @@ changes and its UTC instant moves instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from itertools import islice
 from typing import Any
@@ -73,7 +73,7 @@ class Recurrence:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Recurrence":
+    def from_dict(cls, d: dict[str, Any]) -> Recurrence:
         until = d.get("until")
         return cls(d["frequency"], d["interval"], d.get("weekday_position"),
                    date.fromisoformat(until) if until else None, d.get("count"))
@@ -92,7 +92,7 @@ class Schedule:
     recurrence: Recurrence
 
     @classmethod
-    def plan(cls, timezone_name: str, start: datetime, duration: timedelta, recurrence: Recurrence) -> "Schedule":
+    def plan(cls, timezone_name: str, start: datetime, duration: timedelta, recurrence: Recurrence) -> Schedule:
         """A checked schedule, or a DropinError saying why it can't be one."""
         zone(timezone_name)
         if start.tzinfo is not None:
@@ -127,7 +127,7 @@ class Schedule:
         if r.until is not None:
             # The last second of the local day `until`, in UTC (RFC 5545 3.3.10, with a TZID start).
             end = datetime.combine(r.until + timedelta(days=1), time(0), self.zone) - timedelta(seconds=1)
-            parts.append("UNTIL=" + end.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
+            parts.append("UNTIL=" + end.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
         if r.count is not None:
             parts.append(f"COUNT={r.count}")
         return ";".join(parts)
@@ -157,7 +157,7 @@ class Schedule:
 
     def end_of(self, start: datetime) -> datetime:
         """When the occurrence starting at `start` ends, in UTC (the duration is elapsed time)."""
-        return start.astimezone(timezone.utc) + self.duration
+        return start.astimezone(UTC) + self.duration
 
     @property
     def last_end(self) -> datetime:

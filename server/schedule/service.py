@@ -8,7 +8,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from server.config import Settings
 from server.identity import Identity
@@ -16,15 +16,29 @@ from server.schedule.calendar import Entry, calendar
 from server.schedule.occurrences import check_open_window, status
 from server.schedule.recurrence import Schedule
 from server.schedule.views import (
-    Accepted, ClubList, ClubOut, ClubPage, ClubRef, InviteList, InviteOut, InvitePreview, OccurrenceOut,
-    RecurrenceOut, RsvpList, SeriesOut, SeriesPage, SoonList, SoonOccurrence, YouInClub,
+    Accepted,
+    ClubList,
+    ClubOut,
+    ClubPage,
+    ClubRef,
+    InviteList,
+    InviteOut,
+    InvitePreview,
+    OccurrenceOut,
+    RecurrenceOut,
+    RsvpList,
+    SeriesOut,
+    SeriesPage,
+    SoonList,
+    SoonOccurrence,
+    YouInClub,
 )
 from server.state.clubs import Club, ClubStore, Membership
 from server.state.events import Annotation, EventStore, Series
 from server.state.invites import InviteLink, InviteStore
 from server.state.rooms import RoomStore
-from vocabulary.errors import DropinError, ErrorCode
 from signaling.messages import Person, RoomSettings
+from vocabulary.errors import DropinError, ErrorCode
 
 DEFAULT_AGENDA = "Open agenda: bring your burning questions"
 PAST_SHOWN = 5
@@ -38,8 +52,8 @@ OPEN_WAIT_S = 10.0
 def iso(moment: datetime | float) -> str:
     """An instant as ISO 8601 in UTC."""
     if isinstance(moment, float):
-        moment = datetime.fromtimestamp(moment, timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat()
+        moment = datetime.fromtimestamp(moment, UTC)
+    return moment.astimezone(UTC).isoformat()
 
 
 def _person(identity: Identity) -> Person:
@@ -249,7 +263,7 @@ class ScheduleService:
     async def soon(self, viewer: Identity | None) -> SoonList:
         """Occurrences the caller may see that start within the hour or are live now, soonest first."""
         viewer_id = viewer.id if viewer else None
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         series = await self._visible(await self.events.ending_after(now.timestamp()), viewer_id)
         meetings = sorted(
             ((s, start) for s in series for start in s.schedule.between(now - LONGEST, now + SOON)),

@@ -112,7 +112,7 @@ class RedisServer:
             process.kill()
             process.wait()
 
-    def __enter__(self) -> "RedisServer":
+    def __enter__(self) -> RedisServer:
         self.start()
         return self
 

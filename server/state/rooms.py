@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import resources
 
 from redis.asyncio import Redis
@@ -22,8 +22,8 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from server.identity import Identity
-from server.rules.permissions import Action, permitted
 from server.roundup import Roundup, RoundupRoom, StageTime
+from server.rules.permissions import Action, permitted
 from server.rules.roles import Role, is_on_stage
 from server.state import keys
 from signaling import messages as m
@@ -66,7 +66,7 @@ class Member:
     stage_since: float | None = None
 
     @classmethod
-    def from_json(cls, raw: str) -> "Member":
+    def from_json(cls, raw: str) -> Member:
         d = json.loads(raw)
         return cls(
             d["id"], d["name"], Role(d["role"]), d["joined_at"], d["since"], d["muted"], d.get("muted_by"),
@@ -137,13 +137,13 @@ def _question_order(question: m.Question) -> tuple[int, str]:
 def _refusal(error: ResponseError) -> DropinError:
     text = str(error)
     if text.startswith("not_open_yet:"):
-        opens = datetime.fromtimestamp(float(text.split(":", 1)[1]), timezone.utc).strftime("%H:%M UTC")
+        opens = datetime.fromtimestamp(float(text.split(":", 1)[1]), UTC).strftime("%H:%M UTC")
         return DropinError(ErrorCode.NOT_OPEN_YET, f"this room opens to everyone at {opens}")
     if text.startswith("banned:"):
         until = float(text.split(":", 1)[1])
         if until == 0:
             return DropinError(ErrorCode.BANNED, "you were removed from this room and can't rejoin it")
-        when = datetime.fromtimestamp(until, timezone.utc).strftime("%H:%M UTC")
+        when = datetime.fromtimestamp(until, UTC).strftime("%H:%M UTC")
         return DropinError(ErrorCode.BANNED, f"you were removed from this room and can rejoin after {when}")
     code, message = _REFUSALS.get(text, (ErrorCode.INTERNAL, text))
     return DropinError(code, message)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from playwright.async_api import Page, expect
-
 from test_stage_in_browser import join_from_hallway, stage_entry, start_room
 
 OpenPage = Callable[[], Awaitable[Page]]  # the `open_page` fixture (tests/e2e/conftest.py)

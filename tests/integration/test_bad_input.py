@@ -109,7 +109,7 @@ async def test_expired_token_is_refused(server, client, redis_snapshot, room) ->
     import jwt
 
     secret = (server.data_dir / "secret").read_text().strip()
-    past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     expired = jwt.encode({"sub": "x", "name": "Old", "iss": "dropin", "iat": past, "exp": past}, secret, "HS256")
     before = await redis_snapshot()
     await expect_error(client, json.dumps({"type": "join", "id": "j", "room": room[0], "token": expired}), "token_expired", "j")

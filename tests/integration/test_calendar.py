@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import recurring_ical_events
@@ -32,7 +32,7 @@ def expanded(cal: Calendar) -> list:
 
 
 def utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def test_a_weekly_series_across_the_autumn_change_in_london(server) -> None:
@@ -93,6 +93,6 @@ def test_a_club_feed_has_the_series_anyone_may_see(server) -> None:
     assert {str(e["UID"]) for e in cal.walk("VEVENT")} == {f"{weekly['id']}@dropin", f"{one_off['id']}@dropin"}
     summer = [e for e in expanded(cal) if "Summer" in str(e["SUMMARY"])]
     assert [(str(e["SUMMARY"]), utc(e["DTSTART"].dt)) for e in summer] == [
-        ("Summer social — Picnic", datetime(2026, 7, 1, 16, 0, tzinfo=timezone.utc))]
+        ("Summer social — Picnic", datetime(2026, 7, 1, 16, 0, tzinfo=UTC))]
     assert len(expanded(cal)) == 9
     assert len(expanded(fetch(api, club["calendar_url"]))) == 10  # the host sees the invite-only one too

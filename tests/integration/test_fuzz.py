@@ -17,11 +17,11 @@ import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import RunningServer, serving
 from websockets.sync.client import ClientConnection, connect
 
 from signaling import messages as m
 from vocabulary.errors import ErrorCode
-from support import RunningServer, serving
 
 EXAMPLES = 1000
 # A valid value for every field of every request type; each frame gets at least one wrong.

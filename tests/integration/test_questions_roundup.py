@@ -9,12 +9,12 @@ import httpx
 import jwt
 import pytest
 from redis.asyncio import Redis
+from support import Member
 
 from server.identity import Identity
 from server.state import keys
 from server.state.rooms import RoomStore
 from signaling.client import RequestFailed
-from support import Member
 
 
 def auth(token: str) -> dict[str, str]:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support import Member, RunningServer, host_and_listener, serving
 
 from server.state.redis_server import RedisServer
 from signaling import messages as m
 from signaling.client import RequestFailed
-from support import Member, RunningServer, host_and_listener, serving
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 import redis
+from support import free_port
 
 from server.state.redis_server import RedisServer
-from support import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

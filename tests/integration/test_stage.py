@@ -7,9 +7,9 @@ import asyncio
 
 import httpx
 import pytest
+from support import Member
 
 from signaling.client import RequestFailed
-from support import Member
 
 
 def create_room(server, token: str, **settings: bool) -> str:

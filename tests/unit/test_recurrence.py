@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -17,7 +17,7 @@ def plan(start: str, tz: str = "Europe/London", minutes: int = 60, **recurrence:
 
 
 def utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 @pytest.mark.parametrize(
@@ -99,7 +99,7 @@ def test_occurrences_are_found_by_local_date() -> None:
 def test_a_duration_is_elapsed_time_across_a_dst_change() -> None:
     # 00:30 on the night the clocks go forward: two hours later it is 03:30 local.
     schedule = plan("2026-03-29T00:30", minutes=120)
-    assert schedule.last_end == datetime(2026, 3, 29, 2, 30, tzinfo=timezone.utc)
+    assert schedule.last_end == datetime(2026, 3, 29, 2, 30, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
