@@ -26,7 +26,8 @@ from aiortc.rtp import RtpPacket  # noqa: E402
 from pylibsrtp import Policy, Session  # noqa: E402
 
 from server.media import fastpath  # noqa: E402
-from server.media.forwarder import Forwarder, Outlet  # noqa: E402
+from server.media.forwarder import Forwarder  # noqa: E402
+from server.media.outlet import Outlet  # noqa: E402
 from signaling.voice import voice_packets  # noqa: E402
 
 

@@ -145,7 +145,11 @@ class SlotAssignment:
             member
             for member, activity in self._activity.items()
             if activity.current(now) >= SPEAKING_SCORE
-            or (member in self._speaking and activity.last_voice is not None and now - activity.last_voice <= SPEAKING_HANG_S)
+            or (
+                member in self._speaking
+                and activity.last_voice is not None
+                and now - activity.last_voice <= SPEAKING_HANG_S
+            )
         }
         return set(self._speaking)
 

@@ -12,6 +12,7 @@ import asyncio
 import importlib.metadata
 import inspect
 from collections.abc import Callable
+from typing import Any, NoReturn
 
 import aioice
 import aiortc
@@ -24,7 +25,7 @@ from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtp import RtpPacket
 from pylibsrtp import Session
-from pylibsrtp._binding import ffi
+from pylibsrtp._binding import ffi  # type: ignore[import-not-found]  # pylibsrtp's cffi module has no stub
 
 PINNED = {"aiortc": "1.16.0", "aioice": "0.13.0", "pylibsrtp": "1.0.0"}
 
@@ -64,7 +65,11 @@ def tap_datagrams(dtls: RTCDtlsTransport, on_rtp: Callable[[RtpPacket], None]) -
 
     for protocol in dtls.transport._connection._protocols:
 
-        def datagram_received(data: bytes, addr: tuple, forward: Callable = protocol.datagram_received) -> None:
+        def datagram_received(
+            data: bytes,
+            addr: tuple[Any, ...],
+            forward: Callable[[bytes, tuple[Any, ...]], None] = protocol.datagram_received,
+        ) -> None:
             rx = dtls._rx_srtp
             if rx is None or not is_rtp(data):
                 forward(data, addr)  # STUN, DTLS, RTCP, or RTP before SRTP is keyed
@@ -75,12 +80,17 @@ def tap_datagrams(dtls: RTCDtlsTransport, on_rtp: Callable[[RtpPacket], None]) -
                 return
             on_rtp(packet)
 
-        protocol.datagram_received = datagram_received  # type: ignore[method-assign]
+        # method-assign: the tap replaces the method on this instance. assignment: aioice types `data`
+        # as bytes | str, but a datagram endpoint is only ever handed bytes.
+        protocol.datagram_received = datagram_received  # type: ignore[method-assign,assignment]
 
 
 def payload_type(transceiver: RTCRtpTransceiver) -> int:
     """The negotiated payload type of the transceiver's first (preferred) codec."""
-    return transceiver._codecs[0].payloadType
+    payload_type = transceiver._codecs[0].payloadType
+    if payload_type is None:  # aiortc sets it on every negotiated codec
+        raise ValueError("the transceiver's codec has no payload type: is it negotiated?")
+    return payload_type
 
 
 class DirectRtpWriter:
@@ -166,7 +176,7 @@ class ParkedTrack(MediaStreamTrack):
         super().__init__()
         self._stopped = asyncio.Event()
 
-    async def recv(self):  # type: ignore[override]
+    async def recv(self) -> NoReturn:
         await self._stopped.wait()
         raise MediaStreamError
 
@@ -194,7 +204,10 @@ def check_internals() -> None:
     _require("self._srtp" in inspect.getsource(Session.__init__), "pylibsrtp Session._srtp (the srtp_t)")
 
     params = list(inspect.signature(RTCRtpReceiver._handle_rtp_packet).parameters)
-    _require(params == ["self", "packet", "arrival_time_ms"], "RTCRtpReceiver._handle_rtp_packet(packet, arrival_time_ms)")
+    _require(
+        params == ["self", "packet", "arrival_time_ms"],
+        "RTCRtpReceiver._handle_rtp_packet(packet, arrival_time_ms)",
+    )
     source = inspect.getsource(RTCDtlsTransport._handle_rtp_data)
     _require(
         "receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)" in source,
@@ -220,7 +233,9 @@ def check_internals() -> None:
     for cls, name in ((RTCRtpSender, "RTCRtpSender"), (RTCRtpReceiver, "RTCRtpReceiver")):
         init, send = inspect.getsource(cls.__init__), inspect.getsource(cls)
         _require(
-            "self.__rtcp_started" in init and "self.__rtcp_exited" in init and "ensure_future(self._run_rtcp())" in send,
+            "self.__rtcp_started" in init
+            and "self.__rtcp_exited" in init
+            and "ensure_future(self._run_rtcp())" in send,
             f"{name} starts its RTCP loop with self._run_rtcp() and signals __rtcp_started/__rtcp_exited",
         )
     receiver_init = inspect.getsource(RTCRtpReceiver.__init__)

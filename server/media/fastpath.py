@@ -12,16 +12,25 @@ import struct
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from pylibsrtp._binding import ffi, lib
+from pylibsrtp._binding import ffi, lib  # type: ignore[import-not-found]  # pylibsrtp's cffi module has no stub
+
+from server.media.outlet import Outlet
 
 if TYPE_CHECKING:
-    from server.media.forwarder import Outlet
+    from server.media._fanout import FanOut as CompiledFanOut
+    from server.media._fanout import Target
 
-try:
-    from server.media._fanout import FanOut
-except ImportError:  # not compiled: every listener takes the Python path
-    FanOut = None
-    logging.getLogger(__name__).warning("server.media._fanout is not built; forwarding in pure Python")
+
+def _load_compiled() -> type[CompiledFanOut] | None:
+    try:
+        from server.media._fanout import FanOut
+    except ImportError:  # not compiled: every listener takes the Python path
+        logging.getLogger(__name__).warning("server.media._fanout is not built; forwarding in pure Python")
+        return None
+    return FanOut
+
+
+FanOut = _load_compiled()
 
 SEQ_TS = struct.Struct("!HI")
 SRTP_PROTECT = int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
@@ -33,12 +42,13 @@ class SlotFanOut:
     __slots__ = ("_compiled", "_python")
 
     def __init__(self) -> None:
-        self._compiled = FanOut(SRTP_PROTECT) if FanOut is not None else None
+        self._compiled: CompiledFanOut | None = FanOut(SRTP_PROTECT) if FanOut is not None else None
         self._python: list[Outlet] = []
 
     def set(self, outlets: Iterable[Outlet]) -> None:
         """Serve exactly `outlets` from now on."""
-        targets, python = [], []
+        targets: list[Target] = []
+        python: list[Outlet] = []
         for outlet in outlets:
             socket = outlet.writer.socket_target() if self._compiled is not None else None
             if socket is None:

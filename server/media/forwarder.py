@@ -16,46 +16,18 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from time import monotonic, perf_counter_ns, thread_time_ns
-from typing import Protocol
 
 from aiortc.rtp import RtpPacket
 
 from server.media.active_speakers import SlotAssignment
 from server.media.fastpath import SlotFanOut
+from server.media.outlet import Outlet
 from server.media.slot import Slot
 
 FORWARD_SAMPLES = 8192
-RTP_VERSION_BYTE = 0x80
-MARKER = 0x80
 
 MemberId = Hashable
 SpeakersListener = Callable[[set[MemberId], list[MemberId | None]], None]
-
-
-class RtpWriter(Protocol):
-    """Where an outlet's packets go (see aiortc_adapter.DirectRtpWriter)."""
-
-    def write(self, packet: bytes) -> bool: ...
-
-    def socket_target(self) -> tuple[int, int, object, tuple[str, int]] | None: ...
-
-
-@dataclass(slots=True)
-class Outlet:
-    """One member's end of one slot: the SSRC and payload type negotiated with them."""
-
-    ssrc: int
-    payload_type: int
-    writer: RtpWriter
-    heads: tuple[bytes, bytes] = field(init=False)  # the first two header bytes, without and with marker
-    ssrc_bytes: bytes = field(init=False)
-    slot: Slot | None = None  # set when attached: the slot this outlet carries
-    base_packets: int = 0  # the slot's counters when attached, for RTCP sender reports
-    base_octets: int = 0
-
-    def __post_init__(self) -> None:
-        self.heads = (bytes((RTP_VERSION_BYTE, self.payload_type)), bytes((RTP_VERSION_BYTE, MARKER | self.payload_type)))
-        self.ssrc_bytes = self.ssrc.to_bytes(4, "big")
 
 
 @dataclass(slots=True)

@@ -46,7 +46,7 @@ from server.media.aiortc_adapter import (
     tap_datagrams,
     tap_receiver,
 )
-from server.media.forwarder import Outlet
+from server.media.outlet import Outlet
 from server.media.slot import OPUS_CLOCK_RATE
 from vocabulary.errors import DropinError, ErrorCode
 
@@ -63,7 +63,7 @@ def _count_audio_sections(sdp: str, slot_count: int) -> int:
     try:
         description = SessionDescription.parse(sdp)
     except Exception as exc:  # aiortc's parser raises assorted errors on garbage
-        raise DropinError(ErrorCode.BAD_SDP, f"the offer is not valid SDP ({exc.__class__.__name__})")
+        raise DropinError(ErrorCode.BAD_SDP, f"the offer is not valid SDP ({exc.__class__.__name__})") from None
     kinds = [media.kind for media in description.media]
     if not kinds:
         raise DropinError(ErrorCode.BAD_SDP, "the offer has no media sections")
@@ -124,9 +124,12 @@ class Peer:
         dtls.on("statechange", lambda: self._transport_changed(dtls.state))
         tap_datagrams(dtls, lambda packet: self._receive(packet, 0))
         self._writer = DirectRtpWriter(dtls)
-        self.outlets = [Outlet(ssrc=slot.sender._ssrc, payload_type=payload_type(slot), writer=self._writer) for slot in slots]
+        self.outlets = [
+            Outlet(ssrc=slot.sender._ssrc, payload_type=payload_type(slot), writer=self._writer) for slot in slots
+        ]
         answer = SessionDescription.parse(pc.localDescription.sdp)
-        self._cname = next((ssrc.cname for media in answer.media for ssrc in media.ssrc if ssrc.cname), "dropin").encode()
+        cnames = (ssrc.cname for media in answer.media for ssrc in media.ssrc if ssrc.cname)
+        self._cname = next(cnames, "dropin").encode()
         return pc.localDescription.sdp
 
     def _transport_changed(self, state: str) -> None:
@@ -146,16 +149,17 @@ class Peer:
 
     def send_reports(self, now: float) -> None:
         """Send whichever RTCP reports are due at `now` (monotonic seconds)."""
-        if self._writer is None:
+        writer = self._writer
+        if writer is None:
             return
         if now >= self._next_rr:
             self._next_rr = now + RR_INTERVAL_S
-            self._send_receiver_report()
+            self._send_receiver_report(writer)
         if now >= self._next_sr:
             self._next_sr = now + SR_INTERVAL_S * random.uniform(0.5, 1.5)
-            self._send_sender_reports(now)
+            self._send_sender_reports(now, writer)
 
-    def _send_receiver_report(self) -> None:
+    def _send_receiver_report(self, writer: DirectRtpWriter) -> None:
         received = sum(stats.packets_received for stats in self._reception.values())
         if received == self._reported or self._microphone is None:
             return
@@ -177,9 +181,9 @@ class Peer:
                 )
             )
         report = RtcpRrPacket(ssrc=self._microphone.sender._ssrc, reports=reports)
-        self._writer.write_rtcp(bytes(report) + self._sdes(self._microphone.sender._ssrc))
+        writer.write_rtcp(bytes(report) + self._sdes(self._microphone.sender._ssrc))
 
-    def _send_sender_reports(self, now: float) -> None:
+    def _send_sender_reports(self, now: float, writer: DirectRtpWriter) -> None:
         """One compound packet: a sender report for each slot that has carried audio to this member."""
         ntp = current_ntp_time()
         packets = b""
@@ -195,8 +199,8 @@ class Peer:
                 octet_count=(slot.octets - outlet.base_octets) & 0xFFFFFFFF,
             )
             packets += bytes(RtcpSrPacket(ssrc=outlet.ssrc, sender_info=info))
-        if packets and self._writer is not None:
-            self._writer.write_rtcp(packets + self._sdes(*(outlet.ssrc for outlet in self.outlets)))
+        if packets:
+            writer.write_rtcp(packets + self._sdes(*(outlet.ssrc for outlet in self.outlets)))
 
     def _sdes(self, *ssrcs: int) -> bytes:
         chunks = [RtcpSourceInfo(ssrc=ssrc, items=[(SDES_CNAME, self._cname)]) for ssrc in ssrcs]

@@ -10,7 +10,8 @@ from aiortc.rtp import RtpPacket
 from pylibsrtp import Policy, Session
 
 from server.media import fastpath
-from server.media.forwarder import Forwarder, Outlet
+from server.media.forwarder import Forwarder
+from server.media.outlet import Outlet
 from signaling.voice import voice_packets
 
 pytestmark = pytest.mark.skipif(fastpath.FanOut is None, reason="server.media._fanout is not built")

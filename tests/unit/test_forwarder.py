@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiortc.rtp import RtpPacket
 
-from server.media.forwarder import Forwarder, Outlet
+from server.media.forwarder import Forwarder
+from server.media.outlet import Outlet
 
 
 class Socket:

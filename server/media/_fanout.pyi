@@ -1,0 +1,16 @@
+"""Types for the compiled fan-out loop (server/media/_fanout.c)."""
+
+from collections.abc import Sequence
+
+from typing_extensions import Buffer
+
+# (socket descriptor, srtp_t address, host, port, payload type, SSRC, an object kept alive with the target)
+Target = tuple[int, int, str, int, int, int, object]
+
+class FanOut:
+    """One slot's listeners: protect and send a packet to each of them."""
+
+    def __init__(self, srtp_protect: int, /) -> None: ...
+    def set_targets(self, targets: Sequence[Target], /) -> None: ...
+    def send(self, seq: int, ts: int, marker: int, payload: Buffer, /) -> int: ...
+    def count(self) -> int: ...
