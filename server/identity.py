@@ -5,22 +5,17 @@ from __future__ import annotations
 import os
 import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jwt
 
+# Identity is a domain type (server/domain/room.py); it is re-exported here for the token's users.
+from server.domain.room import Identity as Identity
 from vocabulary.errors import DropinError, ErrorCode
 
 ALGORITHM = "HS256"
 ISSUER = "dropin"
-
-
-@dataclass(frozen=True)
-class Identity:
-    id: str
-    name: str
 
 
 def load_or_create_secret(data_dir: Path) -> str:
@@ -62,7 +57,7 @@ class TokenIssuer:
                 options={"require": ["sub", "name", "exp", "iss"]},
             )
         except jwt.ExpiredSignatureError:
-            raise DropinError(ErrorCode.TOKEN_EXPIRED, "your identity token has expired; sign in again")
+            raise DropinError(ErrorCode.TOKEN_EXPIRED, "your identity token has expired; sign in again") from None
         except jwt.InvalidTokenError:
-            raise DropinError(ErrorCode.UNAUTHORIZED, "the identity token is not valid")
+            raise DropinError(ErrorCode.UNAUTHORIZED, "the identity token is not valid") from None
         return Identity(id=str(claims["sub"]), name=str(claims["name"]))

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from pydantic import BaseModel, ConfigDict
 
-from server.identity import Identity
+from server.identity import Identity, TokenIssuer
 from server.service import RoomService
 
 
@@ -18,7 +18,8 @@ class RequestBody(BaseModel):
 
 
 def service(request: Request) -> RoomService:
-    return request.app.state.service
+    room_service: RoomService = request.app.state.service  # set by server/app.py
+    return room_service
 
 
 def identity(request: Request, authorization: Annotated[str | None, Header()] = None) -> Identity:
@@ -26,7 +27,8 @@ def identity(request: Request, authorization: Annotated[str | None, Header()] = 
     token = None
     if authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()
-    return request.app.state.tokens.verify(token)
+    tokens: TokenIssuer = request.app.state.tokens  # set by server/app.py
+    return tokens.verify(token)
 
 
 Service = Annotated[RoomService, Depends(service)]

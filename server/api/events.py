@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from pydantic import Field, StringConstraints
 
 from server.api.deps import Caller, RequestBody, identity
+from server.domain.recurrence import Recurrence, Schedule
 from server.identity import Identity
-from server.schedule.recurrence import Recurrence, Schedule
 from server.schedule.service import ScheduleService
 from server.schedule.views import OccurrenceOut, RsvpList, SeriesOut, SeriesPage, SoonList
 
@@ -24,7 +24,8 @@ CALENDAR_TYPE = "text/calendar; charset=utf-8"
 
 
 def schedule(request: Request) -> ScheduleService:
-    return request.app.state.schedule
+    schedules: ScheduleService = request.app.state.schedule  # set by server/app.py
+    return schedules
 
 
 def viewer(request: Request, authorization: Annotated[str | None, Header()] = None) -> Identity | None:
@@ -54,7 +55,9 @@ class SeriesCreate(RequestBody):
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
     agenda: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
     timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    start: dt.datetime = Field(strict=False, description="local time in `timezone`, without an offset: 2026-04-02T13:00")
+    start: dt.datetime = Field(
+        strict=False, description="local time in `timezone`, without an offset: 2026-04-02T13:00"
+    )
     duration_minutes: Annotated[int, Field(gt=0, le=720)]
     cohosts: Annotated[list[Id | CohostIn], Field(max_length=20)] = []
     visibility: Literal["public", "club", "invite"] | None = None
@@ -126,7 +129,9 @@ async def rsvps(event_id: IdPath, date: OccurrenceDate, caller: Caller, schedule
 
 
 @router.post("/events/{event_id}/occurrences/{date}/open", response_model=OccurrenceOut)
-async def open_occurrence(event_id: IdPath, date: OccurrenceDate, caller: Caller, schedules: Schedules) -> OccurrenceOut:
+async def open_occurrence(
+    event_id: IdPath, date: OccurrenceDate, caller: Caller, schedules: Schedules
+) -> OccurrenceOut:
     """Open the occurrence's live room (host and co-hosts), from a little before it starts."""
     return await schedules.open(event_id, date, caller)
 

@@ -33,7 +33,9 @@ class TokenOut(BaseModel):
 async def create_identity(body: IdentityRequest, request: Request) -> TokenOut:
     """Get a signed identity token for a display name. Keep it: it is who you are in rooms."""
     token, identity, expires = request.app.state.tokens.issue(body.name)
-    return TokenOut(token=token, identity=IdentityOut(id=identity.id, name=identity.name), expires_at=expires.isoformat())
+    return TokenOut(
+        token=token, identity=IdentityOut(id=identity.id, name=identity.name), expires_at=expires.isoformat()
+    )
 
 
 @router.get("/me", response_model=IdentityOut)

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Calendar, Event, vRecur
 
-from server.state.events import Series
+from server.domain.series import Series
 
 PRODID = "-//Dropin//Scheduled rooms//EN"
 
@@ -44,7 +44,8 @@ def calendar(name: str, entries: list[Entry], base_url: str) -> bytes:
         first = min(entry.series.schedule.start.date() for entry in entries)
         last = max(entry.series.schedule.last_end.date() for entry in entries)
         cal.add_missing_timezones(first_date=first - timedelta(days=1), last_date=last + timedelta(days=366))
-    return cal.to_ical()
+    ical: bytes = cal.to_ical()  # icalendar leaves to_ical unannotated; it returns the encoded calendar
+    return ical
 
 
 def _events(entry: Entry, base_url: str) -> list[Event]:
@@ -56,6 +57,7 @@ def _events(entry: Entry, base_url: str) -> list[Event]:
     overrides = []
     for day, theme in sorted(entry.themes.items()):
         start = schedule.at(day)
+        assert start is not None, "themes are stored only for the series' occurrences (ScheduleService.set_theme)"
         override = _event(series, start, base_url, theme)
         override.add("recurrence-id", start)
         overrides.append(override)

@@ -11,10 +11,11 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from server.config import Settings
-from server.identity import Identity
+from server.domain.recurrence import Schedule
+from server.domain.room import Identity, RoomSettings
+from server.domain.series import Series
 from server.schedule.calendar import Entry, calendar
 from server.schedule.occurrences import check_open_window, status
-from server.schedule.recurrence import Schedule
 from server.schedule.views import (
     Accepted,
     ClubList,
@@ -34,10 +35,10 @@ from server.schedule.views import (
     YouInClub,
 )
 from server.state.clubs import Club, ClubStore, Membership
-from server.state.events import Annotation, EventStore, Series
+from server.state.events import Annotation, EventStore
 from server.state.invites import InviteLink, InviteStore
 from server.state.rooms import RoomStore
-from signaling.messages import Person, RoomSettings
+from signaling.messages import Person
 from vocabulary.errors import DropinError, ErrorCode
 
 DEFAULT_AGENDA = "Open agenda: bring your burning questions"
@@ -311,7 +312,9 @@ class ScheduleService:
                 raise DropinError(ErrorCode.CONFLICT, "the room is being opened; try again")
             await asyncio.sleep(0.1)
 
-    async def _occurrences(self, meetings: Sequence[tuple[Series, datetime]], viewer_id: str | None) -> list[OccurrenceOut]:
+    async def _occurrences(
+        self, meetings: Sequence[tuple[Series, datetime]], viewer_id: str | None
+    ) -> list[OccurrenceOut]:
         notes = await self.events.annotations([(s.id, start.date().isoformat()) for s, start in meetings], viewer_id)
         now = time.time()
         return [self._occurrence(s, start, note, now) for (s, start), note in zip(meetings, notes)]
@@ -404,7 +407,8 @@ class ScheduleService:
     ) -> InviteOut:
         series = await self._run_series(event_id, caller)
         expires_at = time.time() + expires_in.total_seconds()
-        return _invite_out(await self.links.create(series.id, series.club_id, caller.id, expires_at, max_uses, follow_club))
+        link = await self.links.create(series.id, series.club_id, caller.id, expires_at, max_uses, follow_club)
+        return _invite_out(link)
 
     async def invites(self, event_id: str, caller: Identity) -> InviteList:
         series = await self._run_series(event_id, caller)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from server.identity import Identity
+from server.domain.room import Identity
 from server.state import keys
 from vocabulary.errors import DropinError, ErrorCode
 
@@ -75,7 +76,8 @@ class ClubStore:
         if not fields:
             raise DropinError(ErrorCode.CLUB_NOT_FOUND, "there is no such club")
         host_ids = sorted(host_ids)
-        names = await self.redis.hmget(keys.club_members(club_id), host_ids) if host_ids else []
+        # The clients decode replies (decode_responses=True, storage.py): names are str, or None.
+        names = cast(list[str | None], await self.redis.hmget(keys.club_members(club_id), host_ids) if host_ids else [])
         return Club(
             id=fields["id"],
             name=fields["name"],
@@ -89,9 +91,10 @@ class ClubStore:
 
     async def listing(self, identity_id: str | None) -> list[Club]:
         """Public clubs and the clubs `identity_id` belongs to, newest first."""
-        ids = set(await self.redis.zrevrange(keys.PUBLIC_CLUBS, 0, LIST_LIMIT - 1))
+        # Decoded replies (decode_responses=True, storage.py), and no scores asked for: club ids are str.
+        ids = set(cast(list[str], await self.redis.zrevrange(keys.PUBLIC_CLUBS, 0, LIST_LIMIT - 1)))
         if identity_id is not None:
-            ids |= await self.redis.smembers(keys.identity_clubs(identity_id))
+            ids |= cast(set[str], await self.redis.smembers(keys.identity_clubs(identity_id)))
         clubs = []
         for club_id in ids:
             try:
@@ -113,7 +116,8 @@ class ClubStore:
         """The display names of those of `identity_ids` who are members."""
         if not identity_ids:
             return {}
-        names = await self.redis.hmget(keys.club_members(club_id), identity_ids)
+        # Decoded replies (decode_responses=True, storage.py): names are str, or None.
+        names = cast(list[str | None], await self.redis.hmget(keys.club_members(club_id), identity_ids))
         return {id: name for id, name in zip(identity_ids, names) if name is not None}
 
     async def follow(self, club_id: str, identity: Identity) -> None:
@@ -129,7 +133,7 @@ class ClubStore:
             hosts = await pipe.smembers(keys.club_hosts(club_id))
             if hosts == {identity_id}:
                 raise DropinError(ErrorCode.FORBIDDEN, "you are the club's only host; make someone else a host first")
-            pipe.multi()
+            pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves Pipeline.multi unannotated
             pipe.hdel(keys.club_members(club_id), identity_id)
             pipe.srem(keys.club_hosts(club_id), identity_id)
             pipe.srem(keys.identity_clubs(identity_id), club_id)
@@ -142,7 +146,7 @@ class ClubStore:
         async def promote(pipe: Pipeline) -> None:
             if not await pipe.hexists(keys.club_members(club_id), identity_id):
                 raise DropinError(ErrorCode.INVALID_MESSAGE, "only a member of the club can be made a host")
-            pipe.multi()
+            pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves Pipeline.multi unannotated
             pipe.sadd(keys.club_hosts(club_id), identity_id)
 
         await self.redis.transaction(promote, keys.club_members(club_id))

@@ -12,47 +12,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from redis.asyncio import Redis
 
-from server.identity import Identity
-from server.schedule.recurrence import Recurrence, Schedule
+from server.domain.recurrence import Recurrence, Schedule
+from server.domain.room import Identity
+from server.domain.series import Series
 from server.state import keys
 from vocabulary.errors import DropinError, ErrorCode
 
 OPENING_CLAIM_MS = 15_000
-
-
-@dataclass(frozen=True)
-class Series:
-    """An event series: who hosts it, who may see it, and when it meets."""
-
-    id: str
-    club_id: str | None
-    title: str
-    agenda: str
-    schedule: Schedule
-    host: Identity
-    cohosts: tuple[Identity, ...]
-    visibility: str
-    created_at: float
-
-    def runs(self, identity_id: str | None) -> bool:
-        """Whether `identity_id` is the series' host or one of its co-hosts."""
-        return identity_id is not None and (
-            identity_id == self.host.id or any(c.id == identity_id for c in self.cohosts)
-        )
-
-    def visible_to(self, identity_id: str | None, club_member: bool, guest: bool) -> bool:
-        """Public series: everyone. Club-only: club members, hosts, co-hosts and invited guests.
-        Invite-only: hosts, co-hosts and invited guests."""
-        if self.visibility == "public":
-            return True
-        if identity_id is None:
-            return False
-        if self.runs(identity_id) or guest:
-            return True
-        return self.visibility == "club" and club_member
 
 
 @dataclass(frozen=True)
@@ -115,7 +85,8 @@ class EventStore:
             await pipe.execute()
 
     async def get(self, event_id: str) -> Series:
-        fields = await self.redis.hgetall(keys.event(event_id))
+        # The clients decode replies (decode_responses=True, storage.py): fields and values are str.
+        fields = cast(dict[str, str], await self.redis.hgetall(keys.event(event_id)))
         if not fields:
             raise DropinError(ErrorCode.EVENT_NOT_FOUND, "there is no such event")
         return _series(fields)
@@ -130,11 +101,13 @@ class EventStore:
 
     async def of_club(self, club_id: str) -> list[Series]:
         """The club's series, oldest first."""
-        return await self.many(await self.redis.zrange(keys.club_events(club_id), 0, -1))
+        # Decoded replies (decode_responses=True, storage.py), and no scores asked for: ids are str.
+        return await self.many(cast(list[str], await self.redis.zrange(keys.club_events(club_id), 0, -1)))
 
     async def ending_after(self, when: float) -> list[Series]:
         """Series with an occurrence that ends after `when` (unix seconds)."""
-        return await self.many(await self.redis.zrangebyscore(keys.SERIES_BY_END, when, "+inf"))
+        # Decoded replies (decode_responses=True, storage.py), and no scores asked for: ids are str.
+        return await self.many(cast(list[str], await self.redis.zrangebyscore(keys.SERIES_BY_END, when, "+inf")))
 
     async def guest_of(self, event_ids: Sequence[str], identity_id: str) -> list[bool]:
         """For each event, whether `identity_id` was let in by an invite link."""
@@ -173,7 +146,7 @@ class EventStore:
 
     async def themes(self, event_id: str) -> dict[str, str]:
         """Occurrence date -> theme, for every themed occurrence."""
-        return await self.redis.hgetall(keys.event_themes(event_id))
+        return cast(dict[str, str], await self.redis.hgetall(keys.event_themes(event_id)))  # decoded replies
 
     async def rsvp(self, event_id: str, day: str, identity: Identity, interested: bool) -> None:
         if interested:
@@ -183,11 +156,11 @@ class EventStore:
 
     async def rsvps(self, event_id: str, day: str) -> list[Identity]:
         """Everyone interested in one occurrence."""
-        people = await self.redis.hgetall(keys.event_rsvps(event_id, day))
+        people = cast(dict[str, str], await self.redis.hgetall(keys.event_rsvps(event_id, day)))  # decoded replies
         return sorted((Identity(id, name) for id, name in people.items()), key=lambda p: (p.name.lower(), p.id))
 
     async def room_of(self, event_id: str, day: str) -> str | None:
-        return await self.redis.hget(keys.event_rooms(event_id), day)
+        return cast(str | None, await self.redis.hget(keys.event_rooms(event_id), day))  # decoded reply
 
     async def set_room(self, event_id: str, day: str, room_id: str) -> None:
         await self.redis.hset(keys.event_rooms(event_id), day, room_id)

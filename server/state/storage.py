@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError, RedisError, TimeoutError
@@ -34,9 +35,11 @@ class StorageBusy(RedisError):
 class WaitingPool(BlockingConnectionPool):
     """A bounded pool whose exhaustion is told apart from Redis being unreachable."""
 
-    async def get_connection(self, *args: object, **kwargs: object):  # type: ignore[override]
+    async def get_connection(self, *args: object, **kwargs: object) -> AbstractConnection:
+        # redis-py leaves BlockingConnectionPool.get_connection unannotated; it returns a connection.
+        get_connection = cast(Callable[..., Awaitable[AbstractConnection]], super().get_connection)
         try:
-            return await super().get_connection(*args, **kwargs)
+            return await get_connection(*args, **kwargs)
         except ConnectionError as exc:
             if isinstance(exc.__cause__, asyncio.TimeoutError):
                 raise StorageBusy(f"no Redis connection came free within {self.timeout} s") from exc
@@ -50,7 +53,12 @@ def _retry() -> Retry:
 def request_client(url: str, connections: int, wait_s: float) -> Redis:
     """The client for requests: at most `connections` at once, each waiting up to `wait_s` for one."""
     pool = WaitingPool.from_url(
-        url, max_connections=connections, timeout=wait_s, decode_responses=True, retry=_retry(), health_check_interval=10
+        url,
+        max_connections=connections,
+        timeout=wait_s,
+        decode_responses=True,
+        retry=_retry(),
+        health_check_interval=10,
     )
     return Redis(connection_pool=pool)
 

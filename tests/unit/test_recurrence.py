@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from server.schedule.recurrence import Recurrence, Schedule, weekday_position
+from server.domain.recurrence import Recurrence, Schedule, weekday_position
 from vocabulary.errors import DropinError
 
 HOUR = timedelta(hours=1)

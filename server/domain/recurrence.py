@@ -15,8 +15,9 @@ from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil.relativedelta import relativedelta
-from dateutil.rrule import rrule, rrulestr
+# python-dateutil ships no type information (types-python-dateutil is not among the dev dependencies).
+from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
+from dateutil.rrule import rrule, rrulestr  # type: ignore[import-untyped]
 
 from vocabulary.errors import DropinError, ErrorCode
 
@@ -169,9 +170,13 @@ class Schedule:
         if not self.recurring:
             return
         if r.until is None and r.count is None:
-            raise DropinError(ErrorCode.UNBOUNDED_RECURRENCE, "a repeating series needs an end date (`until`) or a `count`")
+            raise DropinError(
+                ErrorCode.UNBOUNDED_RECURRENCE, "a repeating series needs an end date (`until`) or a `count`"
+            )
         if r.until is not None and r.until < self.start.date():
-            raise DropinError(ErrorCode.END_BEFORE_START, f"the series ends ({r.until}) before it starts ({self.start.date()})")
+            raise DropinError(
+                ErrorCode.END_BEFORE_START, f"the series ends ({r.until}) before it starts ({self.start.date()})"
+            )
         limit = self.start + MAX_SPAN
         too_late = r.until is not None and r.until > limit.date()
         if too_late or len(self.starts) > MAX_OCCURRENCES or self.starts[-1].replace(tzinfo=None) > limit:
