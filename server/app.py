@@ -20,7 +20,7 @@ from server.service import RoomService
 from server.state.redis_server import redis_url_for
 from server.state.rooms import RoomStore
 from server.state.storage import feed_client, request_client
-from signaling.session import Limits, Session
+from signaling.session import Session
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -55,14 +55,7 @@ def _page(path: Path) -> Callable[[str], Awaitable[FileResponse]]:
 
 def create_app(settings: Settings) -> FastAPI:
     check_internals()
-    limits = Limits(
-        max_message_bytes=settings.max_message_bytes,
-        max_sdp_bytes=settings.max_sdp_bytes,
-        rate_per_s=settings.rate_per_s,
-        rate_burst=settings.rate_burst,
-        action_rate_per_s=settings.action_rate_per_s,
-        action_burst=settings.action_burst,
-    )
+    limits = settings.limits
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

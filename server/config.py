@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from signaling.session import Limits
+
+_LIMITS = Limits()  # the session limits' defaults, written once in signaling.session
 
 
 def default_data_dir() -> Path:
@@ -46,18 +51,23 @@ class Settings(BaseSettings):
     """How long a request waits for a Redis connection before it is refused with `busy`."""
 
     slots: int = Field(default=3, ge=1, le=8)
-    max_message_bytes: int = 64 * 1024
-    max_sdp_bytes: int = 32 * 1024
-    rate_per_s: float = 20.0
-    rate_burst: int = 60
-    action_rate_per_s: float = 2.0
-    action_burst: int = 10
+    max_message_bytes: int = _LIMITS.max_message_bytes
+    max_sdp_bytes: int = _LIMITS.max_sdp_bytes
+    rate_per_s: float = _LIMITS.rate_per_s
+    rate_burst: int = _LIMITS.rate_burst
+    action_rate_per_s: float = _LIMITS.action_rate_per_s
+    action_burst: int = _LIMITS.action_burst
     audience_batch_s: float = 2.0
     reconnect_grace_s: float = 15.0
     host_grace_s: float = 60.0
     invite_ttl_s: int = Field(default=60, ge=5, le=3600)
     early_open_s: int = Field(default=600, ge=0, le=86_400)
     """How long before a scheduled room's start its host and co-hosts may open it."""
+
+    @property
+    def limits(self) -> Limits:
+        """Each session's limits: the settings named like `Limits`' fields."""
+        return Limits(**{field.name: getattr(self, field.name) for field in fields(Limits)})
 
     @field_validator("ice_servers", mode="before")
     @classmethod

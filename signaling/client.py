@@ -24,7 +24,7 @@ class SignalingClient:
         self._ws = websocket
         self._ids = itertools.count(1)
         self._pending: dict[str, asyncio.Future[m.Message]] = {}
-        self.events: asyncio.Queue[m.Message] = asyncio.Queue()
+        self.events: asyncio.Queue[m.ServerMessage] = asyncio.Queue()
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
@@ -49,12 +49,12 @@ class SignalingClient:
         finally:
             self._pending.pop(request_id or "", None)
 
-    async def next_event(self, type: str | None = None, timeout: float = 10.0) -> m.Message:
+    async def next_event(self, type: str | None = None, timeout: float = 10.0) -> m.ServerMessage:
         """The next event (of `type`, skipping others)."""
         async with asyncio.timeout(timeout):
             while True:
                 event = await self.events.get()
-                if type is None or event.type == type:  # type: ignore[attr-defined]
+                if type is None or event.type == type:
                     return event
 
     async def wait_closed(self, timeout: float = 10.0) -> None:
@@ -67,7 +67,7 @@ class SignalingClient:
     async def _read(self) -> None:
         try:
             async for raw in self._ws:
-                message = m.decode_server_message(raw)
+                message = m.server_message_adapter.validate_json(raw)  # m.decode_server_message, typed
                 re = getattr(message, "re", None)
                 # Replies go to their request; an error with no id answers the pending raw send.
                 is_answer = re is not None or isinstance(message, m.Error)

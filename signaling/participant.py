@@ -29,14 +29,14 @@ class ToneTrack(AudioStreamTrack):
         super().__init__()
         self._frequency = frequency
         self._amplitude = amplitude
-        self._start: float | None = None
+        self._started_at: float | None = None  # not `_start`: AudioStreamTrack's own, a float
         self._pts = 0
 
     async def recv(self) -> av.AudioFrame:
         loop = asyncio.get_running_loop()
-        if self._start is None:
-            self._start = loop.time()
-        wait = self._start + self._pts / self.RATE - loop.time()
+        if self._started_at is None:
+            self._started_at = loop.time()
+        wait = self._started_at + self._pts / self.RATE - loop.time()
         if wait > 0:
             await asyncio.sleep(wait)
         step = 2 * math.pi * self._frequency / self.RATE
@@ -64,8 +64,10 @@ class Participant:
 
     async def join(self, room_id: str) -> m.Joined:
         self.client = await SignalingClient.connect(self.ws_url)
-        self.welcome = await self.client.request("join", room=room_id, token=self.token, v=m.PROTOCOL_VERSION)  # type: ignore[assignment]
-        return self.welcome  # type: ignore[return-value]
+        reply = await self.client.request("join", room=room_id, token=self.token, v=m.PROTOCOL_VERSION)
+        assert isinstance(reply, m.Joined), f"a join is answered `joined`, not {reply!r}"
+        self.welcome = reply
+        return reply
 
     async def connect_media(
         self,
@@ -91,7 +93,8 @@ class Participant:
 
         await pc.setLocalDescription(await pc.createOffer())
         answer = await self.client.request("offer", sdp=pc.localDescription.sdp)
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer.sdp, type="answer"))  # type: ignore[attr-defined]
+        assert isinstance(answer, m.Answer), f"an offer is answered `answer`, not {answer!r}"
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer.sdp, type="answer"))
         await asyncio.wait_for(connected.wait(), 15)
 
     def replace_microphone(self, track: MediaStreamTrack | None) -> None:

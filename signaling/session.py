@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, assert_never
 
 from pydantic import ValidationError
 
@@ -59,7 +58,15 @@ class Limits:
     action_burst: int = 10
 
 
-_CLOSE = object()
+Action = m.SelfAction | m.TargetAction | m.Remove | m.Ask | m.QuestionAction
+"""The requests that are room actions (m.ACTION_TYPES), all handed to `RoomGateway.act`."""
+
+
+@dataclass(frozen=True)
+class _Close:
+    """Queued after the last message to send: close the websocket with `code`."""
+
+    code: int
 
 
 class Session:
@@ -74,22 +81,14 @@ class Session:
         self.name: str | None = None
         self.role: str | None = None
         self.seq = 0
-        self._held: list[m.Message] | None = None
+        self._held: list[m.RoomEvent] | None = None
         self._bucket = TokenBucket(limits.rate_per_s, limits.rate_burst)
         self._actions = TokenBucket(limits.action_rate_per_s, limits.action_burst)
         self._limited_reported_at = -RATE_LIMIT_REPORT_S
-        self._outbox: asyncio.Queue[object] = asyncio.Queue()
+        self._outbox: asyncio.Queue[str | _Close] = asyncio.Queue()
         self._closing = False
         self._handling = False
         self._close_after_reply: int | None = None
-        self._handlers: dict[str, Callable[[m.Message], Awaitable[m.Message]]] = {
-            "join": self._join,
-            "offer": self._offer,
-            "candidate": self._candidate,
-            "leave": self._leave,
-            "ping": self._ping,
-            **{action: self._act for action in m.ACTION_TYPES},
-        }
 
     @property
     def joined(self) -> bool:
@@ -118,17 +117,17 @@ class Session:
             self._close_after_reply = code
         elif not self._closing:
             self._closing = True
-            self._outbox.put_nowait((_CLOSE, code))
+            self._outbox.put_nowait(_Close(code))
 
-    def deliver(self, event: m.Message) -> None:
+    def deliver(self, event: m.RoomEvent) -> None:
         """Send a room event unless this client already has it (it is in the snapshot it joined with).
 
         While a join is in flight, events are held and sent after the `joined` reply.
         """
         if self._held is not None:
             self._held.append(event)
-        elif event.seq > self.seq:  # type: ignore[attr-defined]
-            self.seq = event.seq  # type: ignore[attr-defined]
+        elif event.seq > self.seq:
+            self.seq = event.seq
             self.send(event)
 
     def error(self, re: str | None, code: ErrorCode, message: str) -> None:
@@ -166,17 +165,19 @@ class Session:
     async def _write(self) -> None:
         while True:
             item = await self._outbox.get()
-            if isinstance(item, tuple) and item[0] is _CLOSE:
-                await self.transport.close(item[1])
+            if isinstance(item, _Close):
+                await self.transport.close(item.code)
                 return
-            await self.transport.send(item)  # type: ignore[arg-type]
+            await self.transport.send(item)
 
     # Inbound
 
     async def handle(self, raw: str | bytes) -> None:
         """Validate and act on one message; anything wrong is answered with an error."""
         if len(raw) > self.limits.max_message_bytes:
-            self.error(None, ErrorCode.MESSAGE_TOO_LARGE, f"messages are limited to {self.limits.max_message_bytes} bytes")
+            self.error(
+                None, ErrorCode.MESSAGE_TOO_LARGE, f"messages are limited to {self.limits.max_message_bytes} bytes"
+            )
             return
         if not self._bucket.take():
             now = time.monotonic()
@@ -207,7 +208,7 @@ class Session:
             self.error(request_id, ErrorCode.INVALID_MESSAGE, _describe(exc))
             return
         try:
-            reply = await self._handlers[kind](request)
+            reply = await self._dispatch(request)
         except DropinError as exc:
             self.error(request.id, exc.code, exc.message)
             return
@@ -222,6 +223,23 @@ class Session:
                 self.deliver(event)
         if kind == "leave":
             self.close()
+
+    async def _dispatch(self, request: m.Request) -> m.Message:
+        match request:
+            case m.Join():
+                return await self._join(request)
+            case m.Offer():
+                return await self._offer(request)
+            case m.Candidate():
+                return await self._candidate(request)
+            case m.Leave():
+                return await self._leave(request)
+            case m.Ping():
+                return await self._ping(request)
+            case m.SelfAction() | m.TargetAction() | m.Remove() | m.Ask() | m.QuestionAction():
+                return await self._act(request)
+            case _:
+                assert_never(request)
 
     def _require_joined(self) -> None:
         if not self.joined:
@@ -259,11 +277,11 @@ class Session:
         self.room_id = self.member_id = None
         return m.Ok(re=request.id)
 
-    async def _act(self, request: m.Message) -> m.Message:
+    async def _act(self, request: Action) -> m.Message:
         self._require_joined()
         if not self._actions.take():
             raise DropinError(ErrorCode.RATE_LIMITED, "too many room actions; wait a moment")
-        return m.Ok(re=request.id, seq=await self.gateway.act(self, request))  # type: ignore[attr-defined]
+        return m.Ok(re=request.id, seq=await self.gateway.act(self, request))
 
     async def _ping(self, request: m.Ping) -> m.Message:
         return m.Pong(re=request.id)

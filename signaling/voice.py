@@ -26,7 +26,7 @@ class VoicePacket:
     level: int  # RFC 6464: -dBov, 0 loudest, 127 silence
 
 
-def _resonate(signal: array, frequency: float, bandwidth: float = 90.0) -> array:
+def _resonate(signal: array[float], frequency: float, bandwidth: float = 90.0) -> array[float]:
     """A two-pole formant resonator."""
     r = math.exp(-math.pi * bandwidth / RATE)
     a1, a2 = 2 * r * math.cos(2 * math.pi * frequency / RATE), -r * r
@@ -40,7 +40,7 @@ def _resonate(signal: array, frequency: float, bandwidth: float = 90.0) -> array
     return out
 
 
-def synthesise(seconds: float, seed: int = 1, pitch: float = 140.0) -> array:
+def synthesise(seconds: float, seed: int = 1, pitch: float = 140.0) -> array[int]:
     """Mono 16-bit PCM at 48 kHz: words of 1–4 syllables separated by 0.1–0.6 s pauses."""
     rng = random.Random(seed)
     samples = array("d")
@@ -69,7 +69,7 @@ def synthesise(seconds: float, seed: int = 1, pitch: float = 140.0) -> array:
     return array("h", (int(x / peak * 0.5 * 32767) for x in samples))
 
 
-def audio_level(pcm: array) -> int:
+def audio_level(pcm: array[int]) -> int:
     """RFC 6464 level of one frame: -dBov of its RMS, 0..127."""
     energy = sum(x * x for x in pcm) / (len(pcm) * 32767 * 32767)
     if energy <= 0:
@@ -77,7 +77,7 @@ def audio_level(pcm: array) -> int:
     return min(127, max(0, round(-10 * math.log10(energy))))
 
 
-def encode(pcm: array, bitrate: int = 32_000) -> list[VoicePacket]:
+def encode(pcm: array[int], bitrate: int = 32_000) -> list[VoicePacket]:
     """Opus (voip, in-band FEC on), one packet per 20 ms frame."""
     codec = av.CodecContext.create("libopus", "w")
     codec.sample_rate = RATE
