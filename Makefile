@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install dev clean bench
+.PHONY: run test install dev clean bench matrix
 
 $(BIN)/dropin: pyproject.toml setup.py server/media/_fanout.c
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: install
 bench: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/fanout.py
+
+## matrix: rewrite web/js/matrix.js after changing vocabulary/actions.py or server/rules/permissions.py
+matrix: install
+	$(BIN)/python -m server.rules.permissions > web/js/matrix.js
 
 clean:
 	rm -rf $(VENV) .pytest_cache .dropin

@@ -6,7 +6,9 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from signaling.messages import EventRef, Person, Question, Timestamp
+from server import wire
+from server.domain.room import Attendance, Room
+from signaling.messages import EventRef, Person, Question, Timestamp, timestamp
 
 LISTED = 200  # listeners named in the Markdown; the JSON has them all
 
@@ -37,6 +39,23 @@ class Roundup(BaseModel):
     hands_raised: int
     questions: list[Question]
     notes: str
+
+    @classmethod
+    def of(cls, room: Room, attendance: Attendance) -> Roundup:
+        return cls(
+            room=RoundupRoom(id=room.id, title=room.title, description=room.description, host=room.host.name),
+            event=wire.event_ref(room),
+            status=room.status,
+            started_at=timestamp(room.created_at),
+            ended_at=timestamp(room.ended_at) if room.ended_at is not None else None,
+            peak_listeners=attendance.peak_listeners,
+            unique_listeners=len(attendance.listeners),
+            listeners=[wire.person(p) for p in attendance.listeners],
+            stage=[StageTime(id=s.who.id, name=s.who.name, seconds=s.seconds) for s in attendance.stage],
+            hands_raised=attendance.hands_raised,
+            questions=[wire.question(q) for q in attendance.questions],
+            notes=attendance.notes,
+        )
 
     def to_markdown(self) -> str:
         lines = [f"# {self.room.title} — round-up", ""]

@@ -11,96 +11,43 @@ may see. Listener arrivals only mark the audience count, broadcast at most every
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 
 from aiortc import RTCIceServer
 from redis.asyncio import Redis
 
+from server import wire
 from server.config import Settings
-from server.identity import Identity, TokenIssuer
+from server.domain import events as e
+from server.domain.room import Identity, Member, Role
+from server.identity import TokenIssuer
 from server.media.forwarder import MemberId
 from server.media.router import MediaRouter
-from server.rules.permissions import MODERATING, Action
-from server.rules.roles import Role, may_speak
+from server.roundup import Roundup
+from server.rules.permissions import MODERATING
+from server.rules.roles import may_speak
 from server.rules.visibility import visible_to
-from server.state import keys
-from server.state.rooms import Joined, Member, Room, RoomStore
+from server.state.log import RETRY_S, RoomFeed
+from server.state.rooms import Joined, RoomStore
 from server.state.storage import TRANSIENT, refusing_when_unavailable
 from signaling import messages as m
 from signaling.session import Session
+from vocabulary.actions import Action
 from vocabulary.errors import DropinError, ErrorCode
 
 log = logging.getLogger(__name__)
 
-
-def room_info(room: Room) -> m.RoomInfo:
-    return m.RoomInfo(
-        visibility=room.visibility,
-        club_id=room.club_id,
-        event=m.EventRef(id=room.event_id, date=room.occurrence) if room.event_id else None,
-        id=room.id,
-        title=room.title,
-        description=room.description,
-        host=m.Person(id=room.host.id, name=room.host.name),
-        status=room.status,
-        created_at=room.created_at,
-        ended_at=room.ended_at,
-        settings=room.settings,
-    )
+RETRY_CAP_S = 10.0  # the longest a timer or leave waits between tries while Redis is away
 
 
-BLOCK_MS = 2000  # under redis-py's read timeout; an idle feed wakes this often
-RETRY_S = 0.5  # while Redis is unreachable: how often a feed tries again, and a timer or leave at first
-RETRY_CAP_S = 10.0  # the longest a timer or leave waits between tries (they back off)
-
-
-class RoomFeed:
-    """Tails one room's log from Redis and hands each event, in order, to `apply`."""
-
-    def __init__(self, redis: Redis, room_id: str, after_seq: int, apply: Callable[[m.Message], Awaitable[None]]) -> None:
-        self.room_id = room_id
-        self.position = after_seq
-        self._redis = redis
-        self._apply = apply
-        self._task = asyncio.create_task(self._run(), name=f"feed {room_id}")
-
-    async def _run(self) -> None:
-        stream = keys.log(self.room_id)
-        task = asyncio.current_task()
-        unreachable = False
-        while not task.cancelling():  # type: ignore[union-attr]
-            try:
-                batches = await self._redis.xread({stream: f"{self.position}-0"}, block=BLOCK_MS, count=100)
-            except Exception as exc:
-                # redis-py turns a cancellation during a read into its own TimeoutError.
-                if task.cancelling():  # type: ignore[union-attr]
-                    raise asyncio.CancelledError from None
-                if not isinstance(exc, TRANSIENT):
-                    log.exception("reading the log of room %s", self.room_id)
-                elif not unreachable:
-                    log.warning("room %s: Redis unreachable (%s); its feed resumes when it is back", self.room_id, exc)
-                unreachable = True
-                await asyncio.sleep(RETRY_S)
-                continue
-            if unreachable:
-                unreachable = False
-                log.warning("room %s: Redis is back; feed resumed at seq %d", self.room_id, self.position)
-            for _, entries in batches:
-                for _, fields in entries:
-                    event = m.room_event_adapter.validate_json(fields["event"])
-                    self.position = event.seq
-                    try:
-                        await self._apply(event)
-                    except Exception:
-                        log.exception("applying %s in room %s", event.type, self.room_id)
-
-    async def stop(self) -> None:
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
+def _role(session: Session) -> Role:
+    """The role of a joined session's member."""
+    assert session.role is not None, "only joined sessions are in a room"
+    return Role(session.role)
 
 
 class RoomService:
@@ -147,7 +94,8 @@ class RoomService:
         identity = self.tokens.verify(token)
         joined = await self._join_with_feed(room_id, identity)
         member = joined.member
-        session.room_id, session.member_id, session.name, session.role = room_id, member.id, member.name, member.role.value
+        session.room_id, session.member_id = room_id, member.id
+        session.name, session.role = member.name, member.role.value
         sessions = self._sessions.setdefault(room_id, {})
         previous = sessions.get(member.id)
         sessions[member.id] = session
@@ -173,12 +121,12 @@ class RoomService:
         snapshot = await self.store.snapshot(room_id, member.id)
         missed = await self.store.events_since(room_id, last_seq, snapshot.seq) if last_seq is not None else None
         return m.Welcome(
-            room=room_info(room),
-            you=snapshot.you,
-            stage=snapshot.stage,
-            audience=snapshot.audience,
-            hands=snapshot.hands,
-            questions=snapshot.questions,
+            room=wire.room_info(room),
+            you=wire.you(snapshot),
+            stage=[wire.member_view(on_stage) for on_stage in snapshot.stage],
+            audience=m.Audience(count=snapshot.listening, names=[wire.person(p) for p in snapshot.audience]),
+            hands=[wire.hand(raised) for raised in snapshot.hands],
+            questions=[wire.question(asked) for asked in snapshot.questions],
             your_votes=snapshot.your_votes,
             slots=len(forwarder.slots),
             slot_holders=self._slot_holders(room_id, forwarder.assignment()),
@@ -186,7 +134,7 @@ class RoomService:
             ice_servers=[m.IceServerInfo(**server.model_dump()) for server in self.settings.ice_servers],
             seq=snapshot.seq,
             resumed=missed is not None,
-            missed=[e for e in missed or [] if visible_to(e, member.id, member.role)],
+            missed=[wire.event(event) for event in missed or [] if visible_to(event, member.id, member.role)],
         )
 
     async def _join_with_feed(self, room_id: str, identity: Identity) -> Joined:
@@ -200,7 +148,8 @@ class RoomService:
             joined = await self.store.join(room_id, identity)
             if room_id not in self._feeds:
                 after = before if before is not None else joined.seq - 1
-                self._feeds[room_id] = RoomFeed(self._feed_redis, room_id, after, self._apply_factory(room_id))
+                apply = functools.partial(self._apply, room_id)
+                self._feeds[room_id] = RoomFeed(self._feed_redis, room_id, after, apply)
             return joined
         finally:
             self._joining[room_id] -= 1
@@ -217,15 +166,23 @@ class RoomService:
 
     @refusing_when_unavailable
     async def act(self, session: Session, request: m.Message) -> int:
-        """A room action (signaling.messages.ACTION_TYPES) by the session's member."""
+        """A room action (a request of signaling.messages.ACTION_TYPES) by the session's member."""
         room_id, member_id = self._current(session)
-        action = Action(request.type)  # type: ignore[attr-defined]
-        if action is Action.END_ROOM:
-            return await self.end_room(room_id, Identity(member_id, session.name or ""))
-        if isinstance(request, m.Remove):
-            return await self.store.act(room_id, member_id, action, request.target, request.ban, request.ban_minutes)
-        detail = request.text if isinstance(request, m.Ask) else getattr(request, "question", "")
-        return await self.store.act(room_id, member_id, action, getattr(request, "target", None), detail=detail)
+        act = functools.partial(self.store.act, room_id, member_id)
+        match request:
+            case m.SelfAction(type=Action.END_ROOM):
+                return await self.end_room(room_id, Identity(member_id, session.name or ""))
+            case m.SelfAction(type=action):
+                return await act(Action(action))
+            case m.Remove(target=target, ban=ban, ban_minutes=minutes):
+                return await act(Action.REMOVE, target, ban, minutes)
+            case m.TargetAction(type=action, target=target):
+                return await act(Action(action), target)
+            case m.Ask(text=text):
+                return await act(Action.ASK, detail=text)
+            case m.QuestionAction(type=action, question=question):
+                return await act(Action(action), detail=question)
+        raise DropinError(ErrorCode.UNKNOWN_TYPE, f"{request!r} is not a room action")
 
     async def leave(self, session: Session) -> None:
         """Leave quietly, now; if Redis can't take it yet, as soon as it can (a leave is never lost)."""
@@ -257,46 +214,47 @@ class RoomService:
         """End the room for everyone (its host only); the room feed tells the members."""
         return await self.store.end(room_id, actor)  # type: ignore[return-value]
 
+    async def roundup(self, room_id: str) -> Roundup:
+        """What happened in the room, for its host to share."""
+        return Roundup.of(await self.store.get(room_id), await self.store.attendance(room_id))
+
     # Applying the room log
 
-    def _apply_factory(self, room_id: str) -> Callable[[m.Message], Awaitable[None]]:
-        async def apply(event: m.Message) -> None:
-            await self._apply(room_id, event)
-
-        return apply
-
-    async def _apply(self, room_id: str, event: m.Message) -> None:
+    async def _apply(self, room_id: str, event: e.RoomEvent) -> None:
         sessions = self._sessions.get(room_id, {})
         promoted: Session | None = None
-        if isinstance(event, (m.MemberJoined, m.MemberUpdated)):
+        if isinstance(event, (e.MemberJoined, e.MemberUpdated)):
             member = event.member
-            self.router.allow(room_id, member.id, may_speak(Role(member.role)) and not member.muted)
+            self.router.allow(room_id, member.id, may_speak(member.role) and not member.muted)
             session = sessions.get(member.id)
             if session is not None:
-                if Role(member.role) in MODERATING and Role(session.role) not in MODERATING:
+                if member.role in MODERATING and _role(session) not in MODERATING:
                     promoted = session
-                session.role = member.role
+                session.role = member.role.value
             self._audience_dirty.add(room_id)
-        elif isinstance(event, m.MemberLeft):
+        elif isinstance(event, e.MemberLeft):
             self.router.allow(room_id, event.id, False)
             self._audience_dirty.add(room_id)
-        elif isinstance(event, m.Invited):
-            lapse = datetime.fromisoformat(event.invitation.expires_at).timestamp() - time.time()
-            self._after(max(0.0, lapse) + 0.05, lambda: self.store.expire_invite(room_id, event.id))
+        elif isinstance(event, e.Invited):
+            lapse = event.invitation.expires_at - time.time()
+            invited = event.id
+            self._after(max(0.0, lapse) + 0.05, lambda: self.store.expire_invite(room_id, invited))
+        sent = wire.event(event)
         for session in list(sessions.values()):
-            if visible_to(event, session.member_id or "", Role(session.role)):
-                session.deliver(event)
-        if promoted is not None:  # a new moderator needs the hand queue they could not see
-            promoted.send(m.HandsEvent(hands=(await self.store.snapshot(room_id, promoted.member_id)).hands))
-        if isinstance(event, m.MemberRemoved):
+            if visible_to(event, session.member_id or "", _role(session)):
+                session.deliver(sent)
+        if promoted is not None and promoted.member_id is not None:  # a new moderator sees hands from now on
+            hands = (await self.store.snapshot(room_id, promoted.member_id)).hands
+            promoted.send(m.HandsEvent(hands=[wire.hand(raised) for raised in hands]))
+        if isinstance(event, e.MemberRemoved):
             self._audience_dirty.add(room_id)
             removed = sessions.pop(event.id, None)
             if removed is not None:
                 removed.close()
             await self.router.remove(room_id, event.id)
-        elif isinstance(event, m.MemberLeft) and event.role == Role.HOST:
+        elif isinstance(event, e.MemberLeft) and event.role is Role.HOST:
             self._after(self.settings.host_grace_s, lambda: self._end_if_hostless(room_id))
-        elif isinstance(event, m.RoomEnded):
+        elif isinstance(event, e.RoomEnded):
             for session in self._sessions.pop(room_id, {}).values():
                 session.close()
             self._audience_dirty.discard(room_id)
@@ -368,14 +326,14 @@ class RoomService:
         sessions = self._sessions.get(room_id, {})
         slots = []
         for index, holder in enumerate(holders):
-            session = sessions.get(holder) if holder is not None else None
+            session = sessions.get(str(holder)) if holder is not None else None
             speaker = m.Person(id=str(holder), name=session.name or "") if session else None
             slots.append(m.SlotHolder(slot=index, speaker=speaker))
         return slots
 
     def _speakers_changed(self, room_id: str, speaking: set[MemberId], holders: list[MemberId | None]) -> None:
-        event = m.SpeakersEvent(speaking=sorted(str(member) for member in speaking), slots=self._slot_holders(room_id, holders))
-        self._broadcast(room_id, event)
+        speakers = sorted(str(member) for member in speaking)
+        self._broadcast(room_id, m.SpeakersEvent(speaking=speakers, slots=self._slot_holders(room_id, holders)))
 
     def _broadcast(self, room_id: str, event: m.Message) -> None:
         """Send `event` to everyone in the room, encoded once."""

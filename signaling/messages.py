@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter
 
+from vocabulary.actions import Action, Subject, about
+
 PROTOCOL_VERSION = 1
 MAX_SLOTS = 8  # receive slots per peer connection, the most a room may have
 
@@ -69,27 +71,24 @@ class Ping(Message):
     id: RequestId
 
 
-SELF_ACTIONS = (
-    "raise_hand", "lower_hand", "accept_invite", "decline_invite", "leave_stage",
-    "mute_self", "unmute_self", "mute_all", "end_room",
-)
-TARGET_ACTIONS = (
-    "dismiss_hand", "invite", "move_to_stage", "move_to_audience",
-    "make_moderator", "remove_moderator", "mute",
-)
+# The room actions' names come from vocabulary/actions.py; tests/unit/test_actions.py checks that
+# the requests below cover each exactly once.
+SELF_ACTIONS = about(Subject.ROOM)
+TARGET_ACTIONS = tuple(action for action in about(Subject.MEMBER) if action != Action.REMOVE)
+QUESTION_ACTIONS = about(Subject.QUESTION)
 
 
 class SelfAction(Message):
     """A room action by the sender about themselves or the whole room."""
 
-    type: Literal[SELF_ACTIONS]  # type: ignore[valid-type]
+    type: Literal[SELF_ACTIONS]  # type: ignore[valid-type]  # the names are the table's, not spelled out
     id: RequestId
 
 
 class TargetAction(Message):
     """A room action by the sender on another member."""
 
-    type: Literal[TARGET_ACTIONS]  # type: ignore[valid-type]
+    type: Literal[TARGET_ACTIONS]  # type: ignore[valid-type]  # as above
     id: RequestId
     target: MemberId
 
@@ -105,7 +104,7 @@ class Ask(Message):
 class QuestionAction(Message):
     """Upvote a question, or (moderators) mark it answered."""
 
-    type: Literal["upvote", "mark_answered"]
+    type: Literal[QUESTION_ACTIONS]  # type: ignore[valid-type]  # as above
     id: RequestId
     question: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
@@ -124,7 +123,7 @@ Request = Annotated[
     Join | Offer | Candidate | Leave | Ping | SelfAction | TargetAction | Remove | Ask | QuestionAction,
     Field(discriminator="type"),
 ]
-ACTION_TYPES = frozenset({*SELF_ACTIONS, *TARGET_ACTIONS, "remove", "ask", "upvote", "mark_answered"})
+ACTION_TYPES = frozenset(action.value for action in Action)
 REQUEST_TYPES = frozenset({"join", "offer", "candidate", "leave", "ping", *ACTION_TYPES})
 request_adapter: TypeAdapter[Request] = TypeAdapter(Request)
 
@@ -132,14 +131,18 @@ request_adapter: TypeAdapter[Request] = TypeAdapter(Request)
 # Server -> client replies and events
 
 
+def timestamp(seconds: float) -> str:
+    """Times are sent as ISO 8601 (UTC); the server keeps unix seconds."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat()
+
+
 def _iso(value: object) -> object:
-    """Times are logged as unix seconds and sent as ISO 8601 (UTC)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC).isoformat()
+        return timestamp(value)
     return value
 
 
-Timestamp = Annotated[str, BeforeValidator(_iso)]
+Timestamp = Annotated[str, BeforeValidator(_iso)]  # also takes unix seconds
 
 
 class Person(Message):
@@ -318,10 +321,10 @@ class RoomEnded(Message):
 
 
 RoomEvent = Annotated[
-    MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded | MemberRemoved | QuestionAsked | QuestionUpdated | HostChanged | RoomEnded,
+    MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded | MemberRemoved
+    | QuestionAsked | QuestionUpdated | HostChanged | RoomEnded,
     Field(discriminator="type"),
 ]
-room_event_adapter: TypeAdapter[RoomEvent] = TypeAdapter(RoomEvent)
 
 
 class Welcome(Message):
@@ -400,7 +403,9 @@ class SpeakersEvent(Message):
 
 
 ServerMessage = Annotated[
-    Joined | Answer | Ok | Pong | Error | AudienceEvent | HandsEvent | SpeakersEvent | MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded | MemberRemoved | QuestionAsked | QuestionUpdated | HostChanged | RoomEnded,
+    Joined | Answer | Ok | Pong | Error | AudienceEvent | HandsEvent | SpeakersEvent
+    | MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded | MemberRemoved
+    | QuestionAsked | QuestionUpdated | HostChanged | RoomEnded,
     Field(discriminator="type"),
 ]
 server_message_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)

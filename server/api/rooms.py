@@ -8,12 +8,11 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field, StringConstraints
 
+from server import wire
 from server.api.deps import Caller, RequestBody, Service
+from server.domain.room import Role, Room, RoomSettings
 from server.roundup import Roundup
-from server.rules.roles import Role
-from server.service import room_info
-from server.state.rooms import Room
-from signaling.messages import MAX_SLOTS, Person, RoomInfo, RoomSettings
+from signaling.messages import MAX_SLOTS, Person, RoomInfo
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
@@ -23,7 +22,9 @@ RoomIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 class SettingsIn(RequestBody):
     allow_direct_stage: bool = False
     speakers_may_unmute: bool = True
-    slots: int | None = Field(default=None, ge=1, le=MAX_SLOTS, description="speakers heard at once; the server's default if omitted")
+    slots: int | None = Field(
+        default=None, ge=1, le=MAX_SLOTS, description="speakers heard at once; the server's default if omitted"
+    )
 
 
 class RoomCreate(RequestBody):
@@ -49,7 +50,7 @@ class RoomList(BaseModel):
 
 def room_out(room: Room) -> RoomOut:
     counts = {role.value: room.counts.get(role, 0) for role in Role}
-    return RoomOut(**dict(room_info(room)), counts=counts, listeners=room.listeners, on_stage=room.on_stage)
+    return RoomOut(**dict(wire.room_info(room)), counts=counts, listeners=room.listeners, on_stage=room.on_stage)
 
 
 @router.post("", status_code=201, response_model=RoomOut)
@@ -83,7 +84,7 @@ async def audience(
     """The room's listeners, in the order they arrived, a page at a time."""
     await service.store.get(room_id)
     count, members = await service.store.audience_page(room_id, offset, limit)
-    return AudiencePage(count=count, members=members)
+    return AudiencePage(count=count, members=[wire.person(p) for p in members])
 
 
 class Notes(RequestBody):
@@ -93,13 +94,13 @@ class Notes(RequestBody):
 @router.get("/{room_id}/roundup", response_model=Roundup)
 async def roundup(room_id: RoomIdPath, service: Service) -> Roundup:
     """The room's round-up: when, who listened, who spoke and for how long, hands, questions, notes."""
-    return await service.store.roundup(room_id)
+    return await service.roundup(room_id)
 
 
 @router.get("/{room_id}/roundup.md", response_class=PlainTextResponse)
 async def roundup_markdown(room_id: RoomIdPath, service: Service) -> PlainTextResponse:
     """The round-up as Markdown, to paste into a newsletter or a community post."""
-    text = (await service.store.roundup(room_id)).to_markdown()
+    text = (await service.roundup(room_id)).to_markdown()
     return PlainTextResponse(
         text,
         media_type="text/markdown; charset=utf-8",

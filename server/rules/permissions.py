@@ -1,6 +1,8 @@
 """The permission matrix: whether a member in one role may take an action on a member in another.
 
-Actions on a question (ask, upvote, mark answered) count as actions on oneself or the room.
+Actions on a question (ask, upvote, mark answered) count as actions on oneself or the room: every
+action not about another member (vocabulary/actions.py) is in `_SELF`, every one that is in
+`_ON_OTHERS` (tests/unit/test_actions.py checks both).
 
 A pure function of (actor role, action, target role); room settings (direct stage moves, unmuting
 after a moderator's mute) and the state of hands and invitations are checked by the transition
@@ -9,42 +11,14 @@ itself. Documented in docs/protocol.md; every cell is tested in tests/unit/test_
 
 from __future__ import annotations
 
-from enum import StrEnum
+import json
 
-from server.rules.roles import Role
+from server.domain.room import Role
+from vocabulary.actions import SUBJECTS, Action, Subject
 
 HOST, MODERATOR, SPEAKER, LISTENER = Role.HOST, Role.MODERATOR, Role.SPEAKER, Role.LISTENER
 MODERATING = frozenset({HOST, MODERATOR})
 
-
-class Action(StrEnum):
-    RAISE_HAND = "raise_hand"
-    LOWER_HAND = "lower_hand"
-    ACCEPT_INVITE = "accept_invite"
-    DECLINE_INVITE = "decline_invite"
-    LEAVE_STAGE = "leave_stage"
-    MUTE_SELF = "mute_self"
-    UNMUTE_SELF = "unmute_self"
-    MUTE_ALL = "mute_all"
-    END_ROOM = "end_room"
-    DISMISS_HAND = "dismiss_hand"
-    INVITE = "invite"
-    MOVE_TO_STAGE = "move_to_stage"
-    MOVE_TO_AUDIENCE = "move_to_audience"
-    MAKE_MODERATOR = "make_moderator"
-    REMOVE_MODERATOR = "remove_moderator"
-    MUTE = "mute"
-    REMOVE = "remove"
-    ASK = "ask"
-    UPVOTE = "upvote"
-    MARK_ANSWERED = "mark_answered"
-
-
-SELF_ACTIONS = frozenset({
-    Action.RAISE_HAND, Action.LOWER_HAND, Action.ACCEPT_INVITE, Action.DECLINE_INVITE,
-    Action.LEAVE_STAGE, Action.MUTE_SELF, Action.UNMUTE_SELF, Action.MUTE_ALL, Action.END_ROOM,
-    Action.ASK, Action.UPVOTE, Action.MARK_ANSWERED,
-})
 EVERYONE = frozenset(Role)
 
 # Who may act on their own account (or on the whole room): action -> roles.
@@ -81,8 +55,35 @@ def permitted(actor: Role, action: Action, target: Role | None = None) -> bool:
 
     Nobody can act on the host; acting on yourself goes through the self actions only.
     """
-    if action in SELF_ACTIONS:
+    if SUBJECTS[action] is not Subject.MEMBER:
         return target is None and actor in _SELF[action]
     if target is None:
         return False
     return target in _ON_OTHERS[action].get(actor, frozenset())
+
+
+def matrix() -> dict[str, dict[str, object]]:
+    """The whole matrix as plain data (for the page: web/js/matrix.js is made from it).
+
+    `self`: action -> roles that may take it; `on_others`: action -> {actor role: target roles}.
+    """
+    return {
+        "self": {action.value: sorted(roles) for action, roles in _SELF.items()},
+        "on_others": {
+            action.value: {actor.value: sorted(targets) for actor, targets in by_actor.items()}
+            for action, by_actor in _ON_OTHERS.items()
+        },
+    }
+
+
+def page_module() -> str:
+    """web/js/matrix.js: the matrix as an ES module the page imports (`make matrix` writes it)."""
+    return (
+        "// Generated from server/rules/permissions.py by `make matrix`; do not edit.\n"
+        "// tests/unit/test_actions.py fails when this file and the server's matrix differ.\n"
+        f"export const MATRIX = {json.dumps(matrix(), indent=2, sort_keys=True)};\n"
+    )
+
+
+if __name__ == "__main__":
+    print(page_module(), end="")

@@ -1,18 +1,8 @@
-"""Roles in a room and what each may do. Pure rules: no I/O."""
+"""What each role in a room may do with its voice. Pure rules: no I/O."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-
-class Role(StrEnum):
-    HOST = "host"
-    MODERATOR = "moderator"
-    SPEAKER = "speaker"
-    LISTENER = "listener"
-
-
-ON_STAGE = frozenset({Role.HOST, Role.MODERATOR, Role.SPEAKER})
+from server.domain.room import ON_STAGE, Role
 
 
 def is_on_stage(role: Role) -> bool:

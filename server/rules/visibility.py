@@ -6,20 +6,23 @@ member concerned; a removal is public only if the member was on stage.
 
 from __future__ import annotations
 
-from server.rules.roles import Role, is_on_stage
-from signaling import messages as m
+from server.domain import events as e
+from server.domain.room import Role
+from server.rules.permissions import MODERATING
+from server.rules.roles import is_on_stage
 
 
-def visible_to(event: m.Message, viewer_id: str, viewer_role: Role) -> bool:
-    moderating = viewer_role in (Role.HOST, Role.MODERATOR)
-    if isinstance(event, m.MemberJoined):
-        return is_on_stage(Role(event.member.role))
-    if isinstance(event, m.MemberLeft):
-        return is_on_stage(Role(event.role))
-    if isinstance(event, m.HandRaised):
-        return moderating or event.hand.id == viewer_id
-    if isinstance(event, (m.HandLowered, m.Invited, m.InviteEnded)):
-        return moderating or event.id == viewer_id
-    if isinstance(event, m.MemberRemoved):
-        return moderating or event.id == viewer_id or is_on_stage(Role(event.role))
-    return True  # member_updated, host_changed, room_ended
+def visible_to(event: e.RoomEvent, viewer_id: str, viewer_role: Role) -> bool:
+    moderating = viewer_role in MODERATING
+    match event:
+        case e.MemberJoined(member=member):
+            return is_on_stage(member.role)
+        case e.MemberLeft(role=role):
+            return is_on_stage(role)
+        case e.HandRaised(hand=hand):
+            return moderating or hand.id == viewer_id
+        case e.HandLowered(id=id) | e.Invited(id=id) | e.InviteEnded(id=id):
+            return moderating or id == viewer_id
+        case e.MemberRemoved(id=id, role=role):
+            return moderating or id == viewer_id or is_on_stage(role)
+    return True  # member_updated, questions, host_changed, room_ended

@@ -13,100 +13,41 @@ import json
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from importlib import resources
+from typing import Any, cast
 
+from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
-from server.identity import Identity
-from server.roundup import Roundup, RoundupRoom, StageTime
-from server.rules.permissions import Action, permitted
-from server.rules.roles import Role, is_on_stage
-from server.state import keys
-from signaling import messages as m
+from server.domain.events import RoomEvent
+from server.domain.room import (
+    Attendance,
+    Hand,
+    Identity,
+    Invitation,
+    Member,
+    Question,
+    Role,
+    Room,
+    RoomSettings,
+    Snapshot,
+    StageTime,
+)
+from server.rules.permissions import permitted
+from server.state import keys, log
+from server.state.refusals import refused
+from vocabulary.actions import Action
 from vocabulary.errors import DropinError, ErrorCode
 
 CAS_ATTEMPTS = 3
 AUDIENCE_PAGE = 50
-REPLAY_LIMIT = 500
 
-_REFUSALS = {
-    "room_not_found": (ErrorCode.ROOM_NOT_FOUND, "there is no such room"),
-    "room_ended": (ErrorCode.ROOM_ENDED, "this room has ended"),
-    "forbidden": (ErrorCode.FORBIDDEN, "only the room's host can do that"),
-    "not_joined": (ErrorCode.NOT_JOINED, "you are not in this room"),
-    "not_in_room": (ErrorCode.NOT_IN_ROOM, "that member is not in the room"),
-    "hand_already_raised": (ErrorCode.HAND_ALREADY_RAISED, "your hand is already raised"),
-    "no_hand": (ErrorCode.NO_HAND, "that hand is not raised"),
-    "already_invited": (ErrorCode.ALREADY_INVITED, "there is already an invitation to the stage pending"),
-    "no_invitation": (ErrorCode.NO_INVITATION, "there is no invitation to accept or decline"),
-    "invitation_lapsed": (ErrorCode.INVITATION_LAPSED, "the invitation has lapsed"),
-    "direct_stage_disabled": (
-        ErrorCode.DIRECT_STAGE_DISABLED, "this room doesn't allow moving listeners straight to the stage; invite them"
-    ),
-    "unmute_not_allowed": (ErrorCode.UNMUTE_NOT_ALLOWED, "a moderator muted you, and this room doesn't let you unmute"),
-    "not_invited": (ErrorCode.NOT_INVITED, "this room is for invited guests (or the club's members) only"),
-    "question_not_found": (ErrorCode.QUESTION_NOT_FOUND, "there is no such question"),
-    "already_voted": (ErrorCode.ALREADY_VOTED, "you have already upvoted that question"),
-}
-
-
-@dataclass(frozen=True)
-class Member:
-    id: str
-    name: str
-    role: Role
-    joined_at: float = 0.0
-    since: float = 0.0
-    muted: bool = False
-    muted_by: str | None = None
-    stage_since: float | None = None
-
-    @classmethod
-    def from_json(cls, raw: str) -> Member:
-        d = json.loads(raw)
-        return cls(
-            d["id"], d["name"], Role(d["role"]), d["joined_at"], d["since"], d["muted"], d.get("muted_by"),
-            d.get("stage_since"),
-        )
-
-    def view(self) -> m.MemberView:
-        return m.MemberView(id=self.id, name=self.name, role=self.role.value, muted=self.muted, muted_by=self.muted_by)
-
-
-@dataclass(frozen=True)
-class Room:
-    id: str
-    title: str
-    description: str
-    host: Identity
-    status: str
-    created_at: float
-    ended_at: float | None
-    seq: int
-    settings: m.RoomSettings
-    counts: dict[Role, int] = field(default_factory=dict)
-    visibility: str = "public"
-    club_id: str | None = None
-    event_id: str | None = None
-    occurrence: str | None = None
-    cohosts: tuple[str, ...] = ()
-    opens_at: float = 0.0
-
-    @property
-    def live(self) -> bool:
-        return self.status == "live"
-
-    @property
-    def listeners(self) -> int:
-        return self.counts.get(Role.LISTENER, 0)
-
-    @property
-    def on_stage(self) -> int:
-        return sum(n for role, n in self.counts.items() if is_on_stage(role))
+_member = TypeAdapter(Member).validate_json
+_question = TypeAdapter(Question).validate_json
+_invitation = TypeAdapter(Invitation).validate_json
 
 
 @dataclass(frozen=True)
@@ -114,39 +55,6 @@ class Joined:
     member: Member
     seq: int
     is_new: bool
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The room as one member sees it, as of `seq`."""
-
-    seq: int
-    you: m.You
-    stage: list[m.MemberView]
-    audience: m.Audience
-    hands: list[m.Hand]
-    questions: list[m.Question]
-    your_votes: list[str]
-
-
-def _question_order(question: m.Question) -> tuple[int, str]:
-    """Most votes first, then the order asked."""
-    return (-question.votes, question.asked_at)
-
-
-def _refusal(error: ResponseError) -> DropinError:
-    text = str(error)
-    if text.startswith("not_open_yet:"):
-        opens = datetime.fromtimestamp(float(text.split(":", 1)[1]), UTC).strftime("%H:%M UTC")
-        return DropinError(ErrorCode.NOT_OPEN_YET, f"this room opens to everyone at {opens}")
-    if text.startswith("banned:"):
-        until = float(text.split(":", 1)[1])
-        if until == 0:
-            return DropinError(ErrorCode.BANNED, "you were removed from this room and can't rejoin it")
-        when = datetime.fromtimestamp(until, UTC).strftime("%H:%M UTC")
-        return DropinError(ErrorCode.BANNED, f"you were removed from this room and can rejoin after {when}")
-    code, message = _REFUSALS.get(text, (ErrorCode.INTERNAL, text))
-    return DropinError(code, message)
 
 
 def _script(redis: Redis, name: str) -> AsyncScript:
@@ -166,17 +74,18 @@ class RoomStore:
         self._end = _script(redis, "end_room.lua")
         self._act = _script(redis, "act.lua")
 
-    async def _run(self, script: AsyncScript, room_id: str, *args: object):
+    async def _run(self, script: AsyncScript, room_id: str, *args: str | int | float) -> Any:
         access = self._access.get(room_id)
         if access is None:
-            club_id, event_id = await self.redis.hmget(keys.room(room_id), "club_id", "event_id")
+            found = await self.redis.hmget(keys.room(room_id), "club_id", "event_id")
+            club_id, event_id = cast(list[str | None], found)
             access = (club_id or "", event_id or "")
             if club_id is not None:  # the room exists: cache it
                 self._access[room_id] = access
         try:
             return await script(keys=keys.room_keys(room_id, *access), args=list(args))
         except ResponseError as error:
-            raise _refusal(error) from None
+            raise refused(error) from None
 
     # Rooms
 
@@ -185,7 +94,7 @@ class RoomStore:
         host: Identity,
         title: str,
         description: str = "",
-        settings: m.RoomSettings | None = None,
+        settings: RoomSettings | None = None,
         *,
         visibility: str = "public",
         club_id: str | None = None,
@@ -196,13 +105,14 @@ class RoomStore:
     ) -> Room:
         """Open a live room. A scheduled room names its club, event and occurrence; its co-hosts
         join as moderators, and others may join from `opens_at` if `visibility` lets them."""
-        settings = settings or m.RoomSettings()
+        settings = settings or RoomSettings()
         room_id = secrets.token_urlsafe(8)
         self._access[room_id] = (club_id or "", event_id or "")
         await self._run(
             self._create, room_id, room_id, title, description, host.id, host.name, time.time(),
             int(settings.allow_direct_stage), int(settings.speakers_may_unmute), settings.invite_ttl_s,
-            visibility, club_id or "", event_id or "", occurrence or "", json.dumps(list(cohosts)), opens_at, settings.slots,
+            visibility, club_id or "", event_id or "", occurrence or "", json.dumps(list(cohosts)), opens_at,
+            settings.slots,
         )
         return await self.get(room_id)
 
@@ -222,7 +132,7 @@ class RoomStore:
             created_at=float(fields["created_at"]),
             ended_at=float(fields["ended_at"]) if fields["ended_at"] else None,
             seq=int(fields["seq"]),
-            settings=m.RoomSettings(
+            settings=RoomSettings(
                 allow_direct_stage=fields["allow_direct_stage"] == "1",
                 speakers_may_unmute=fields["speakers_may_unmute"] == "1",
                 invite_ttl_s=int(fields["invite_ttl_s"]),
@@ -240,7 +150,7 @@ class RoomStore:
     async def live(self, limit: int = 200) -> list[Room]:
         """Live rooms, newest first."""
         rooms = []
-        for room_id in await self.redis.zrevrange(keys.LIVE_ROOMS, 0, limit - 1):
+        for room_id in cast(list[str], await self.redis.zrevrange(keys.LIVE_ROOMS, 0, limit - 1)):
             try:
                 rooms.append(await self.get(room_id))
             except DropinError:
@@ -259,7 +169,7 @@ class RoomStore:
 
     async def member(self, room_id: str, member_id: str) -> Member | None:
         raw = await self.redis.hget(keys.members(room_id), member_id)
-        return Member.from_json(raw) if raw else None
+        return _member(raw) if raw else None
 
     async def join(self, room_id: str, identity: Identity) -> Joined:
         role, seq, is_new = await self._run(self._join, room_id, identity.id, identity.name, time.time())
@@ -309,19 +219,16 @@ class RoomStore:
 
     # Views
 
-    async def stage(self, room_id: str) -> list[Member]:
-        """Members on stage, in the order they got their role."""
-        ids = await self.redis.zrange(keys.stage(room_id), 0, -1)
-        return [Member.from_json(raw) for raw in await self._members(room_id, ids)]
-
-    async def audience_page(self, room_id: str, offset: int = 0, limit: int = AUDIENCE_PAGE) -> tuple[int, list[m.Person]]:
+    async def audience_page(
+        self, room_id: str, offset: int = 0, limit: int = AUDIENCE_PAGE
+    ) -> tuple[int, list[Identity]]:
         """How many listeners there are, and a page of them in the order they arrived."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.zcard(keys.audience(room_id))
             pipe.zrange(keys.audience(room_id), offset, offset + limit - 1)
             count, ids = await pipe.execute()
-        people = [Member.from_json(raw) for raw in await self._members(room_id, ids)]
-        return count, [m.Person(id=p.id, name=p.name) for p in people]
+        people = [_member(raw) for raw in await self._members(room_id, ids)]
+        return count, [Identity(p.id, p.name) for p in people]
 
     async def snapshot(self, room_id: str, member_id: str) -> Snapshot:
         """The room as `member_id` sees it now: hands only for the host and moderators."""
@@ -336,69 +243,58 @@ class RoomStore:
             seq, raw_you, stage_ids, hands, invitation, questions, votes = await pipe.execute()
         if raw_you is None:
             raise DropinError(ErrorCode.NOT_JOINED, "you are not in this room")
-        you = Member.from_json(raw_you)
-        stage = [Member.from_json(raw).view() for raw in await self._members(room_id, stage_ids)]
+        you = _member(raw_you)
+        stage = [_member(raw) for raw in await self._members(room_id, stage_ids)]
         count, names = await self.audience_page(room_id)
-        shown: list[m.Hand] = []
+        shown: list[Hand] = []
         if you.role in (Role.HOST, Role.MODERATOR):
-            raised = [Member.from_json(raw) for raw in await self._members(room_id, [h for h, _ in hands])]
+            raised = [_member(raw) for raw in await self._members(room_id, [h for h, _ in hands])]
             at = dict(hands)
-            shown = [m.Hand(id=p.id, name=p.name, raised_at=at[p.id]) for p in raised]
+            shown = [Hand(id=p.id, name=p.name, raised_at=at[p.id]) for p in raised]
         return Snapshot(
             seq=int(seq),
-            you=m.You(
-                **dict(you.view()),
-                hand_raised=any(h == you.id for h, _ in hands),
-                invitation=m.Invitation(**json.loads(invitation)) if invitation else None,
-            ),
+            you=you,
+            hand_raised=any(h == you.id for h, _ in hands),
+            invitation=_invitation(invitation) if invitation else None,
             stage=stage,
-            audience=m.Audience(count=count, names=names),
+            listening=count,
+            audience=names,
             hands=shown,
-            questions=sorted((m.Question.model_validate_json(q) for q in questions), key=_question_order),
+            questions=sorted((_question(q) for q in questions), key=lambda q: q.order),
             your_votes=sorted(v.split(":", 1)[0] for v in votes if v.endswith(f":{member_id}")),
         )
 
-    async def events_since(self, room_id: str, last_seq: int, upto: int) -> list[m.Message] | None:
+    async def events_since(self, room_id: str, last_seq: int, upto: int) -> list[RoomEvent] | None:
         """The room's events after `last_seq` up to `upto`, or None if the log no longer has them all."""
-        if upto - last_seq > REPLAY_LIMIT:
-            return None
-        entries = await self.redis.xrange(keys.log(room_id), f"{last_seq + 1}-0", f"{upto}-0")
-        events = [m.room_event_adapter.validate_json(fields["event"]) for _, fields in entries]
-        if len(events) != upto - last_seq:
-            return None
-        return events
+        return await log.events_since(self.redis, room_id, last_seq, upto)
 
-    async def roundup(self, room_id: str) -> Roundup:
-        """What happened in the room: audience, stage time, hands, questions, the host's notes."""
-        room = await self.get(room_id)
+    async def attendance(self, room_id: str) -> Attendance:
+        """What happened in the room so far: listeners, stage time, hands, questions, the host's notes."""
         async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.exists(keys.room(room_id))
             pipe.hmget(keys.room(room_id), "peak_listeners", "hands_raised", "notes")
             pipe.hgetall(keys.visitors(room_id))
             pipe.hgetall(keys.stage_time(room_id))
             pipe.hvals(keys.questions(room_id))
             pipe.zrange(keys.stage(room_id), 0, -1)
-            (peak, hands, notes), visitors, stage_time, questions, on_stage = await pipe.execute()
+            exists, (peak, hands, notes), visitors, stage_time, questions, on_stage = await pipe.execute()
+        if not exists:
+            raise DropinError(ErrorCode.ROOM_NOT_FOUND, "there is no such room")
         seconds = {id: json.loads(raw) for id, raw in stage_time.items()}
         now = time.time()
-        for member in map(Member.from_json, await self._members(room_id, on_stage)):
+        for member in map(_member, await self._members(room_id, on_stage)):
             if member.stage_since:  # still on stage: count the time so far
                 entry = seconds.setdefault(member.id, {"name": member.name, "seconds": 0})
                 entry["seconds"] += now - member.stage_since
-        return Roundup(
-            room=RoundupRoom(id=room.id, title=room.title, description=room.description, host=room.host.name),
-            event=m.EventRef(id=room.event_id, date=room.occurrence) if room.event_id else None,
-            status=room.status,
-            started_at=room.created_at,
-            ended_at=room.ended_at,
+        return Attendance(
             peak_listeners=int(peak or 0),
-            unique_listeners=len(visitors),
-            listeners=sorted((m.Person(id=id, name=name) for id, name in visitors.items()), key=lambda p: p.name.lower()),
+            listeners=sorted((Identity(id, name) for id, name in visitors.items()), key=lambda p: p.name.lower()),
             stage=sorted(
-                (StageTime(id=id, name=e["name"], seconds=e["seconds"]) for id, e in seconds.items()),
+                (StageTime(Identity(id, e["name"]), e["seconds"]) for id, e in seconds.items()),
                 key=lambda s: -s.seconds,
             ),
             hands_raised=int(hands or 0),
-            questions=sorted((m.Question.model_validate_json(q) for q in questions), key=_question_order),
+            questions=sorted((_question(q) for q in questions), key=lambda q: q.order),
             notes=notes or "",
         )
 
@@ -413,4 +309,5 @@ class RoomStore:
     async def _members(self, room_id: str, ids: list[str]) -> list[str]:
         if not ids:
             return []
-        return [raw for raw in await self.redis.hmget(keys.members(room_id), ids) if raw is not None]
+        found = cast(list[str | None], await self.redis.hmget(keys.members(room_id), ids))
+        return [raw for raw in found if raw is not None]

@@ -10,9 +10,9 @@ import pytest
 from redis.asyncio import Redis
 
 from server.identity import Identity
-from server.rules.permissions import Action
 from server.state import keys
 from server.state.rooms import RoomStore
+from vocabulary.actions import Action
 from vocabulary.errors import DropinError
 
 CONTENDERS = 8

@@ -6,8 +6,9 @@ import itertools
 
 import pytest
 
-from server.rules.permissions import Action, permitted
-from server.rules.roles import Role
+from server.domain.room import Role
+from server.rules.permissions import permitted
+from vocabulary.actions import Action
 
 H, M, S, L = "host", "moderator", "speaker", "listener"
 ROLES = [H, M, S, L]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.rules.roles import Role, is_on_stage, may_speak
+from server.domain.room import Role
+from server.rules.roles import is_on_stage, may_speak
 
 
 @pytest.mark.parametrize(

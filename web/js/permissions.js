@@ -1,5 +1,8 @@
-// Who may do what to whom in a room. The server enforces these rules; the page
-// uses them only to decide which controls to show. No DOM, no I/O.
+// Who may do what to whom in a room. The server enforces these rules (its matrix
+// is web/js/matrix.js, generated from it); the page uses them only to decide which
+// controls to show. No DOM, no I/O.
+
+import { MATRIX } from './matrix.js';
 
 export const STAGE_ROLES = new Set(['host', 'moderator', 'speaker']);
 
@@ -8,7 +11,7 @@ export const isOnStage = (role) => STAGE_ROLES.has(role);
 /** Hosts and moderators run the room: hands, invitations, the stage, removals. */
 export const isModerator = (role) => role === 'host' || role === 'moderator';
 
-/** Accessible names of the per-member actions (request type -> label). */
+/** Accessible names of the per-member actions (request type -> label), in menu order. */
 export const ACTION_LABELS = {
   invite: (name) => `Invite ${name} to speak`,
   move_to_stage: (name) => `Bring ${name} on stage`,
@@ -19,8 +22,15 @@ export const ACTION_LABELS = {
   remove: (name) => `Remove ${name} from room`,
 };
 
+/** Whether a member in role `actor` may take `action` on a member in role `target` (the server's matrix). */
+export function permitted(actor, action, target) {
+  return (MATRIX.on_others[action]?.[actor] ?? []).includes(target);
+}
+
 /**
- * The actions `viewer` may take on `target`, in menu order.
+ * The actions `viewer` may take on `target`, in menu order: the matrix's, less what the
+ * moment rules out (a pending invitation, a muted member, direct stage moves switched off)
+ * and making a listener moderator straight from the audience (the menu offers it on stage).
  *
  * @param {{id: string, role: string}} viewer  the member looking at the page
  * @param {{id: string, role: string, muted?: boolean}} target  a stage member, or an audience name as a listener
@@ -29,28 +39,14 @@ export const ACTION_LABELS = {
  * @returns {string[]} request types (keys of ACTION_LABELS)
  */
 export function memberActions(viewer, target, settings = {}, { invited = false } = {}) {
-  if (!viewer || !target || viewer.id === target.id || !isModerator(viewer.role)) return [];
-  const host = viewer.role === 'host';
-  const actions = [];
-  switch (target.role) {
-    case 'listener':
-      if (!invited) actions.push('invite');
-      if (settings.allow_direct_stage) actions.push('move_to_stage');
-      actions.push('remove');
-      break;
-    case 'speaker':
-      if (!target.muted) actions.push('mute');
-      actions.push('make_moderator', 'move_to_audience', 'remove');
-      break;
-    case 'moderator':
-      // Moderators may mute and demote each other; only the host moves or removes one.
-      if (!target.muted) actions.push('mute');
-      actions.push('remove_moderator');
-      if (host) actions.push('move_to_audience', 'remove');
-      break;
-    default:
-      // The host: nobody else may act on them.
-      break;
-  }
-  return actions;
+  if (!viewer || !target || viewer.id === target.id) return [];
+  const ruledOut = {
+    invite: invited,
+    move_to_stage: !settings.allow_direct_stage,
+    mute: Boolean(target.muted),
+    make_moderator: target.role === 'listener',
+  };
+  return Object.keys(ACTION_LABELS).filter(
+    (action) => !ruledOut[action] && permitted(viewer.role, action, target.role),
+  );
 }

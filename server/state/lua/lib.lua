@@ -4,6 +4,7 @@ local K_STAGE, K_AUDIENCE, K_HANDS, K_INVITES, K_BANS = KEYS[6], KEYS[7], KEYS[8
 local K_VISITORS, K_STAGE_TIME, K_QUESTIONS, K_VOTES = KEYS[11], KEYS[12], KEYS[13], KEYS[14]
 local K_CLUB_MEMBERS, K_GUESTS = KEYS[15], KEYS[16]
 local LOG_MAXLEN = 10000
+local LOG_VERSION = 2  -- the entry format server/state/log.py reads
 
 local function on_stage(role)
   return role == 'host' or role == 'moderator' or role == 'speaker'
@@ -23,11 +24,11 @@ local function view(m)
   return {id = m.id, name = m.name, role = m.role, muted = m.muted, muted_by = m.muted_by}
 end
 
--- Append one event to the room log under the room's next sequence number; returns it.
+-- Append one event to the room log under the room's next sequence number (the entry's id);
+-- returns it.
 local function log(event)
   local seq = redis.call('HINCRBY', K_ROOM, 'seq', 1)
-  event.seq = seq
-  redis.call('XADD', K_LOG, 'MAXLEN', '~', LOG_MAXLEN, seq .. '-0', 'event', cjson.encode(event))
+  redis.call('XADD', K_LOG, 'MAXLEN', '~', LOG_MAXLEN, seq .. '-0', 'v', LOG_VERSION, 'event', cjson.encode(event))
   return seq
 end
 

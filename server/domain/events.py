@@ -1,0 +1,120 @@
+"""The room log's events: every change to a live room, under the room's sequence number.
+
+The state plane appends them (server/state/lua/) and reads them back (server/state/log.py); the
+service applies them to the media plane and translates them for members (server/wire.py).
+`type` names each kind as it is stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from server.domain.room import Hand, Identity, Invitation, Member, Question, Role
+
+HandOutcome = Literal["lowered", "dismissed", "invited", "on_stage", "left"]
+InviteOutcome = Literal["accepted", "declined", "lapsed", "withdrawn", "left"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemberJoined:
+    """Anyone joined (listeners too: the log records every arrival)."""
+
+    seq: int
+    member: Member
+    type: Literal["member_joined"] = "member_joined"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemberLeft:
+    seq: int
+    id: str
+    role: Role
+    type: Literal["member_left"] = "member_left"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemberUpdated:
+    """A member's role or microphone changed."""
+
+    seq: int
+    member: Member
+    type: Literal["member_updated"] = "member_updated"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandRaised:
+    seq: int
+    hand: Hand
+    type: Literal["hand_raised"] = "hand_raised"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HandLowered:
+    seq: int
+    id: str
+    reason: HandOutcome
+    type: Literal["hand_lowered"] = "hand_lowered"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Invited:
+    seq: int
+    id: str
+    invitation: Invitation
+    type: Literal["invited"] = "invited"
+
+
+@dataclass(frozen=True, kw_only=True)
+class InviteEnded:
+    seq: int
+    id: str
+    outcome: InviteOutcome
+    type: Literal["invite_ended"] = "invite_ended"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemberRemoved:
+    """A moderator removed a member; `banned_until` (unix seconds) or for the room's life."""
+
+    seq: int
+    id: str
+    role: Role
+    banned_until: float | None = None
+    banned_for_room: bool = False
+    type: Literal["member_removed"] = "member_removed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuestionAsked:
+    seq: int
+    question: Question
+    type: Literal["question_asked"] = "question_asked"
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuestionUpdated:
+    """A question's votes changed, or it was marked answered."""
+
+    seq: int
+    question: Question
+    type: Literal["question_updated"] = "question_updated"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostChanged:
+    seq: int
+    host: Identity
+    type: Literal["host_changed"] = "host_changed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoomEnded:
+    seq: int
+    type: Literal["room_ended"] = "room_ended"
+
+
+RoomEvent = (
+    MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded
+    | MemberRemoved | QuestionAsked | QuestionUpdated | HostChanged | RoomEnded
+)
