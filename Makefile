@@ -17,9 +17,12 @@ install: $(BIN)/dropin
 run: install
 	$(BIN)/dropin serve
 
-## test: unit, integration (real Redis, real server) and end-to-end (headless Chromium) tests
+## test: lint and type checks, then unit, integration (real Redis, real server) and end-to-end
+## (headless Chromium) tests
 test: install
 	@test -x /usr/bin/chromium || { echo "make test needs Chromium: apt-get install chromium"; exit 1; }
+	$(BIN)/ruff check server signaling vocabulary tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 ## bench: the fan-out benchmark (about 2 minutes here); writes docs/benchmarks.md and docs/fanout.png

@@ -161,7 +161,9 @@ class RawListener:
         while True:
             await asyncio.sleep(REPORT_S * (0.5 + random.random()))
             reports = [
-                RtcpReceiverInfo(ssrc=ssrc, fraction_lost=0, packets_lost=0, highest_sequence=seq, jitter=0, lsr=0, dlsr=0)
+                RtcpReceiverInfo(
+                    ssrc=ssrc, fraction_lost=0, packets_lost=0, highest_sequence=seq, jitter=0, lsr=0, dlsr=0
+                )
                 for ssrc, (_, seq) in self._streams.items()
             ]
             if reports:

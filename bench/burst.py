@@ -214,7 +214,9 @@ async def in_room(http: httpx.AsyncClient, base: str, hosts: list[Member], host_
     host, *crowd = await connect_all(base.replace("http", "ws", 1) + "/ws", len(tokens) + 1)
     hosts.append(host)
     try:
-        welcome = await burst("join", [host], lambda _: {"type": "join", "v": 1, "room": room_id, "token": host_token}, timeout)
+        welcome = await burst(
+            "join", [host], lambda _: {"type": "join", "v": 1, "room": room_id, "token": host_token}, timeout
+        )
         if welcome.outcomes != Counter({"joined": 1}):
             raise SystemExit(f"the host could not join: {dict(welcome.outcomes)}")
         return await bursts(http, room_id, host, crowd, tokens, timeout, wave)
@@ -267,7 +269,8 @@ def row(size: int, phase: Phase, waves: Phase) -> str:
 
 def table(results: dict[int, list[tuple[Phase, Phase]]]) -> str:
     lines = [
-        f"| N | burst | sent in | answered | p50 | p99 | last answer | in waves of {WAVE} | at once / in waves of {WAVE} "
+        f"| N | burst | sent in | answered | p50 | p99 | last answer | in waves of {WAVE} "
+        f"| at once / in waves of {WAVE} "
         "| errors | no answer | check |",
         "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |",
     ]

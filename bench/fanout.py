@@ -427,7 +427,9 @@ def table(rows: list[Row]) -> str:
         lat = f"{row.latency_ms[0]:.1f} / {row.latency_ms[1]:.1f} ms" if row.latency_ms else "n/a"
         fwd = ("{:.2f} / {:.2f} ms ({:.2f})".format(*(us / 1000 for us in row.forward_us))
                if row.forward_us else "–")
-        listeners = f"{row.listeners}" if row.connected == row.listeners else f"{row.listeners} ({row.connected} connected)"
+        listeners = (
+            f"{row.listeners}" if row.connected == row.listeners else f"{row.listeners} ({row.connected} connected)"
+        )
         lines.append(
             f"| {row.server} | {row.speakers} | {listeners} | {row.sent} | {row.delivery:.2%} "
             f"| {row.us_per_packet:.1f} | {lat} | {fwd} | {row.idle_ms_per_listener:.2f} ms/s "

@@ -197,7 +197,8 @@ class VideoRoom:
         Returns once Janus reports the PeerConnection up (`webrtcup`), so the feed can be subscribed to.
         """
         handle = await self._attach()
-        joined, _ = await self._message(handle, {"request": "join", "ptype": "publisher", "room": room, "display": display})
+        join_request = {"request": "join", "ptype": "publisher", "room": room, "display": display}
+        joined, _ = await self._message(handle, join_request)
         await pc.setLocalDescription(await pc.createOffer())
         up = self._expect_webrtcup(handle)
         _, answer = await self._message(handle, {"request": "publish"}, self._jsep(pc))
@@ -212,7 +213,8 @@ class VideoRoom:
         """
         handle = await self._attach()
         streams = [{"feed": feed} for feed in feeds]
-        _, offer = await self._message(handle, {"request": "join", "ptype": "subscriber", "room": room, "streams": streams})
+        join_request = {"request": "join", "ptype": "subscriber", "room": room, "streams": streams}
+        _, offer = await self._message(handle, join_request)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type=offer["type"]))
         await pc.setLocalDescription(await pc.createAnswer())
         up = self._expect_webrtcup(handle)

@@ -47,7 +47,9 @@ async def run(rounds: int, audience_size: int, base: str) -> tuple[list[float], 
         return httpx.post(f"{base}/api/identity", json={"name": name}).json()["token"]
 
     host_token = identity("Host")
-    room_id = httpx.post(f"{base}/api/rooms", json={"title": "Bench"}, headers={"Authorization": f"Bearer {host_token}"}).json()["id"]
+    room_id = httpx.post(
+        f"{base}/api/rooms", json={"title": "Bench"}, headers={"Authorization": f"Bearer {host_token}"}
+    ).json()["id"]
     host = Participant(ws, host_token)
     speaker = Participant(ws, identity("Speaker"))
     audience = [Participant(ws, identity(f"Listener {i}")) for i in range(audience_size)]

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import jwt
 
-# Identity is a domain type (server/domain/room.py); it is re-exported here for the token's users.
-from server.domain.room import Identity as Identity
+from server.domain.room import Identity
 from vocabulary.errors import DropinError, ErrorCode
 
 ALGORITHM = "HS256"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import redis
 from redis.asyncio import Redis
-from support import RunningServer, serving
 
 from server.state.redis_server import RedisServer
+from support import RunningServer, serving
 
 
 @pytest.fixture(scope="session")

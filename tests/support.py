@@ -154,7 +154,7 @@ def serving(redis_url: str, tmp_path: Path, **env: str) -> Iterator[RunningServe
         except httpx.HTTPError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
+                raise RuntimeError(f"server did not start:\n{log_path.read_text()}") from None
             time.sleep(0.1)
     try:
         yield RunningServer(base_url, f"ws://127.0.0.1:{port}/ws", process, tmp_path / "data", redis_url)

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from pydantic import BaseModel, ConfigDict
 
-from server.identity import Identity, TokenIssuer
+from server.domain.room import Identity
+from server.identity import TokenIssuer
 from server.service import RoomService
 
 

@@ -11,7 +11,7 @@ from pydantic import Field, StringConstraints
 
 from server.api.deps import Caller, RequestBody, identity
 from server.domain.recurrence import Recurrence, Schedule
-from server.identity import Identity
+from server.domain.room import Identity
 from server.schedule.service import ScheduleService
 from server.schedule.views import OccurrenceOut, RsvpList, SeriesOut, SeriesPage, SoonList
 

@@ -133,7 +133,9 @@ async def test_listener_is_invited_on_stage_heard_and_muted(server, open_page: O
     before = (await inbound_by_mid(ben)).get(ana_mid, 0)
     await asyncio.sleep(1.5)
     after = (await inbound_by_mid(ben)).get(ana_mid, 0)
-    assert after - before <= 3, f"Ana's slot (mid {ana_mid}) still received {after - before} packets in 1.5 s after the mute"
+    assert after - before <= 3, (
+        f"Ana's slot (mid {ana_mid}) still received {after - before} packets in 1.5 s after the mute"
+    )
 
     # 6. Ben leaves quietly.
     await ben.get_by_role("button", name="Leave quietly", exact=True).click()

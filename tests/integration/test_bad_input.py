@@ -112,7 +112,8 @@ async def test_expired_token_is_refused(server, client, redis_snapshot, room) ->
     past = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     expired = jwt.encode({"sub": "x", "name": "Old", "iss": "dropin", "iat": past, "exp": past}, secret, "HS256")
     before = await redis_snapshot()
-    await expect_error(client, json.dumps({"type": "join", "id": "j", "room": room[0], "token": expired}), "token_expired", "j")
+    expired_join = json.dumps({"type": "join", "id": "j", "room": room[0], "token": expired})
+    await expect_error(client, expired_join, "token_expired", "j")
     assert await redis_snapshot() == before
 
 
@@ -121,9 +122,12 @@ async def test_ended_room_cannot_be_joined(server, client, redis_snapshot) -> No
 
     host = server.identity("Host")
     room_id = server.create_room(host)
-    httpx.post(f"{server.base_url}/api/rooms/{room_id}/end", headers={"Authorization": f"Bearer {host}"}).raise_for_status()
+    httpx.post(
+        f"{server.base_url}/api/rooms/{room_id}/end", headers={"Authorization": f"Bearer {host}"}
+    ).raise_for_status()
     before = await redis_snapshot()
-    await expect_error(client, json.dumps({"type": "join", "id": "j", "room": room_id, "token": host}), "room_ended", "j")
+    join_ended_room = json.dumps({"type": "join", "id": "j", "room": room_id, "token": host})
+    await expect_error(client, join_ended_room, "room_ended", "j")
     assert await redis_snapshot() == before
 
 
@@ -204,11 +208,13 @@ async def test_what_aiortc_refuses_is_the_clients_bad_input(server, client, redi
     await client.request("join", room=room_id, token=token)
     sdp = await _offer_sdp()
     before = await redis_snapshot()
-    await expect_error(client, json.dumps({"type": "offer", "id": "o1", "sdp": _without_section(sdp, 0)}), "bad_sdp", "o1")
+    offer_missing_section = json.dumps({"type": "offer", "id": "o1", "sdp": _without_section(sdp, 0)})
+    await expect_error(client, offer_missing_section, "bad_sdp", "o1")
     await assert_still_usable(client)
     assert isinstance(await client.request("offer", sdp=sdp), m.Answer)
     candidate = "candidate:1 1 udp 2130706431 192.0.2.9 9 typ host"
-    await expect_error(client, json.dumps({"type": "candidate", "id": "c1", "candidate": candidate}), "bad_candidate", "c1")
+    bad_candidate = json.dumps({"type": "candidate", "id": "c1", "candidate": candidate})
+    await expect_error(client, bad_candidate, "bad_candidate", "c1")
     await assert_still_usable(client)
     assert await redis_snapshot() == before
     assert "Traceback" not in server.log

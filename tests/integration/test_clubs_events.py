@@ -110,8 +110,9 @@ def test_a_private_club_is_invisible_to_outsiders(server, ada, bo) -> None:
 def test_a_series_and_its_occurrences(server, ada) -> None:
     club = ada.post("/api/clubs", {"name": "L&D Thursdays"}).json()
     start = local(timedelta(days=3))
+    until = (date.fromisoformat(start[:10]) + timedelta(weeks=3)).isoformat()
     series = schedule(ada, club_id=club["id"], start=start, cohosts=[{"id": "c0ffee", "name": "Cy"}],
-                      recurrence={"frequency": "weekly", "until": (date.fromisoformat(start[:10]) + timedelta(weeks=3)).isoformat()})
+                      recurrence={"frequency": "weekly", "until": until})
     assert series["club"] == {"id": club["id"], "name": "L&D Thursdays"}
     assert series["agenda"] == "Open agenda: bring your burning questions"
     assert series["start"] == start and series["timezone"] == "Europe/London" and series["duration_minutes"] == 60
@@ -153,7 +154,11 @@ def test_a_series_that_began_in_the_past_has_missed_occurrences(server, ada) -> 
         ({"recurrence": {"frequency": "weekly"}}, 422, "unbounded_recurrence"),
         ({"recurrence": {"frequency": "weekly", "count": 600}}, 422, "too_many_occurrences"),
         ({"recurrence": {"frequency": "weekly", "until": "2040-01-01"}}, 422, "too_many_occurrences"),
-        ({"start": "2026-04-02T13:00", "recurrence": {"frequency": "weekly", "until": "2026-04-01"}}, 422, "end_before_start"),
+        (
+            {"start": "2026-04-02T13:00", "recurrence": {"frequency": "weekly", "until": "2026-04-01"}},
+            422,
+            "end_before_start",
+        ),
         ({"duration_minutes": 0}, 422, "invalid_message"),
         ({"duration_minutes": 721}, 422, "invalid_message"),
         ({"visibility": "club"}, 422, "invalid_message"),
@@ -297,7 +302,8 @@ def test_opening_an_occurrence_creates_its_room_once(server, ada, bo) -> None:
 def test_opening_outside_the_window_is_refused(server, ada) -> None:
     later = schedule(ada, start=local(timedelta(minutes=30)))
     assert later["next"]["status"] == "scheduled"
-    assert error(ada.post(f"/api/events/{later['id']}/occurrences/{later['next']['date']}/open")) == (409, "not_open_yet")
+    open_path = f"/api/events/{later['id']}/occurrences/{later['next']['date']}/open"
+    assert error(ada.post(open_path)) == (409, "not_open_yet")
     gone = schedule(ada, start=local(-timedelta(hours=3)), recurrence={"frequency": "none"})
     assert gone["next"] is None
     day = gone["start"][:10]

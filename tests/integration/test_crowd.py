@@ -7,10 +7,10 @@ import asyncio
 from collections import Counter
 
 import httpx
-from support import Member
 
 from signaling import messages as m
 from signaling.client import RequestFailed, SignalingClient
+from support import Member
 
 CROWD = 500
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from support import host_and_listener
 
 from signaling.participant import Participant, ToneTrack
+from support import host_and_listener
 
 
 async def wait_until(condition, timeout: float = 10.0, interval: float = 0.1) -> None:

@@ -17,10 +17,10 @@ import pytest
 import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import RunningServer, serving
 from websockets.sync.client import ClientConnection, connect
 
 from signaling import messages as m
+from support import RunningServer, serving
 from vocabulary.errors import ErrorCode
 
 EXAMPLES = 1000
@@ -47,12 +47,21 @@ scalars = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30), st.floats(allow_nan=False),
     odd_text, control_text, surrogates,
 )
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(odd_text, inner, max_size=4), max_leaves=12)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(odd_text, inner, max_size=4),
+    max_leaves=12,
+)
 
 
 def wrong_for(value: object) -> st.SearchStrategy[object]:
     """A value of another JSON kind than `value`, which the strict message models never accept."""
-    others = [st.integers(), st.lists(scalars, max_size=2), st.dictionaries(st.text(max_size=3), scalars, max_size=2), st.booleans()]
+    others = [
+        st.integers(),
+        st.lists(scalars, max_size=2),
+        st.dictionaries(st.text(max_size=3), scalars, max_size=2),
+        st.booleans(),
+    ]
     if not isinstance(value, str):
         others.append(st.one_of(odd_text, surrogates))
     return st.one_of(*(s for s in others if not (isinstance(value, bool) and s is others[-1])))

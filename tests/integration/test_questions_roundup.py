@@ -9,12 +9,12 @@ import httpx
 import jwt
 import pytest
 from redis.asyncio import Redis
-from support import Member
 
-from server.identity import Identity
+from server.domain.room import Identity
 from server.state import keys
 from server.state.rooms import RoomStore
 from signaling.client import RequestFailed
+from support import Member
 
 
 def auth(token: str) -> dict[str, str]:
@@ -98,7 +98,8 @@ async def test_the_round_up_of_a_room(server) -> None:
     assert [(q["text"], q["by"]["name"], q["answered"]) for q in roundup["questions"]] == [
         ("What about compliance training?", "Bo", False)]
     assert roundup["notes"] == "Great turnout."
-    for text in ("# Burning questions — round-up", "- Ada — ", "What about compliance training? — Bo, 0 votes (not answered)",
+    for text in ("# Burning questions — round-up", "- Ada — ",
+                 "What about compliance training? — Bo, 0 votes (not answered)",
                  "Great turnout.", "2 in all, 2 at the peak", "## Who came to listen\n\nAda, Bo"):
         assert text in markdown
 

@@ -9,7 +9,7 @@ import json
 import pytest
 from redis.asyncio import Redis
 
-from server.identity import Identity
+from server.domain.room import Identity
 from server.state import keys
 from server.state.rooms import RoomStore
 from vocabulary.actions import Action

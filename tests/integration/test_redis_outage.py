@@ -9,11 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support import Member, RunningServer, host_and_listener, serving
 
 from server.state.redis_server import RedisServer
 from signaling import messages as m
 from signaling.client import RequestFailed
+from support import Member, RunningServer, host_and_listener, serving
 
 
 @pytest.fixture
@@ -49,7 +49,9 @@ async def test_an_outage_refuses_clearly_and_loses_nothing(node, own_redis) -> N
         for response in (
             await api.get("/api/rooms"),
             await api.get(f"/api/rooms/{room_id}"),
-            await api.post("/api/rooms", json={"title": "Later"}, headers={"Authorization": f"Bearer {newcomer_token}"}),
+            await api.post(
+                "/api/rooms", json={"title": "Later"}, headers={"Authorization": f"Bearer {newcomer_token}"}
+            ),
         ):
             assert response.status_code == 503, response.text
             assert response.json()["error"]["code"] == "unavailable", response.text

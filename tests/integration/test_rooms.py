@@ -23,7 +23,9 @@ def test_identity_and_rooms_over_rest(server) -> None:
     assert identity["name"] == "Ada"
     assert api.get("/api/me", headers=auth(token)).json() == identity
 
-    created = api.post("/api/rooms", json={"title": "Burning questions", "description": "Open agenda"}, headers=auth(token))
+    created = api.post(
+        "/api/rooms", json={"title": "Burning questions", "description": "Open agenda"}, headers=auth(token)
+    )
     assert created.status_code == 201
     room = created.json()
     assert room["host"] == identity and room["status"] == "live" and room["listeners"] == 0
@@ -45,7 +47,13 @@ def test_identity_and_rooms_over_rest(server) -> None:
     ("method", "path", "kwargs", "status", "code"),
     [
         ("post", "/api/identity", {"json": {"name": ""}}, 422, "invalid_message"),
-        ("post", "/api/identity", {"content": b"{oops", "headers": {"content-type": "application/json"}}, 400, "bad_json"),
+        (
+            "post",
+            "/api/identity",
+            {"content": b"{oops", "headers": {"content-type": "application/json"}},
+            400,
+            "bad_json",
+        ),
         ("post", "/api/rooms", {"json": {"title": "x"}}, 401, "unauthorized"),
         ("post", "/api/rooms", {"json": {"title": "x"}, "headers": auth("forged")}, 401, "unauthorized"),
         ("get", "/api/me", {}, 401, "unauthorized"),

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 import redis
-from support import free_port
 
 from server.state.redis_server import RedisServer
+from support import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -75,7 +75,9 @@ def test_serve_starts_its_own_redis_and_keeps_rooms_across_restarts(tmp_path: Pa
     try:
         assert redis_running_in(tmp_path)
         token = httpx.post(f"{base}/api/identity", json={"name": "Ada"}).json()["token"]
-        room = httpx.post(f"{base}/api/rooms", json={"title": "Kept"}, headers={"Authorization": f"Bearer {token}"}).json()
+        room = httpx.post(
+            f"{base}/api/rooms", json={"title": "Kept"}, headers={"Authorization": f"Bearer {token}"}
+        ).json()
     finally:
         stop(server, signal.SIGTERM)
     assert not redis_running_in(tmp_path), "the private Redis outlives the server"
@@ -104,6 +106,8 @@ def test_unreachable_redis_is_one_clear_line_and_a_nonzero_exit(tmp_path: Path) 
 
 
 def test_help_documents_every_setting() -> None:
-    result = subprocess.run([sys.executable, "-m", "server", "serve", "--help"], cwd=REPO, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "server", "serve", "--help"], cwd=REPO, capture_output=True, text=True
+    )
     for option in ("--host", "--port", "--data-dir", "--redis-url", "--ice-server", "--log-level", "REDIS_URL"):
         assert option in result.stdout

@@ -7,9 +7,9 @@ import asyncio
 
 import httpx
 import pytest
-from support import Member
 
 from signaling.client import RequestFailed
+from support import Member
 
 
 def create_room(server, token: str, **settings: bool) -> str:
@@ -228,5 +228,6 @@ async def test_a_client_too_far_behind_gets_a_snapshot(server, room) -> None:
     assert late.welcome.resumed is False
     again = await Member.enter(server.ws_url, room_id, token, last_seq=0)
     assert again.welcome.resumed is True  # the whole log is still there
-    assert [e.type for e in again.welcome.missed] == ["member_joined"]  # only the host's arrival is visible to a listener
+    # only the host's arrival is visible to a listener
+    assert [e.type for e in again.welcome.missed] == ["member_joined"]
     await again.client.close()

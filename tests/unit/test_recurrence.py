@@ -51,7 +51,8 @@ def test_every_two_weeks() -> None:
 
 def test_monthly_on_the_first_tuesday() -> None:
     schedule = plan("2026-03-03T18:30", frequency="monthly", weekday_position=1, count=4)
-    assert [s.date() for s in schedule.starts] == [date(2026, 3, 3), date(2026, 4, 7), date(2026, 5, 5), date(2026, 6, 2)]
+    first_tuesdays = [date(2026, 3, 3), date(2026, 4, 7), date(2026, 5, 5), date(2026, 6, 2)]
+    assert [s.date() for s in schedule.starts] == first_tuesdays
     assert all((s.hour, s.minute) == (18, 30) for s in schedule.starts)
     assert "BYDAY=+1TU" in schedule.rrule_text
 
