@@ -27,14 +27,3 @@ class Series:
         return identity_id is not None and (
             identity_id == self.host.id or any(c.id == identity_id for c in self.cohosts)
         )
-
-    def visible_to(self, identity_id: str | None, club_member: bool, guest: bool) -> bool:
-        """Public series: everyone. Club-only: club members, hosts, co-hosts and invited guests.
-        Invite-only: hosts, co-hosts and invited guests."""
-        if self.visibility == "public":
-            return True
-        if identity_id is None:
-            return False
-        if self.runs(identity_id) or guest:
-            return True
-        return self.visibility == "club" and club_member

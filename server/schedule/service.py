@@ -14,6 +14,7 @@ from server.config import Settings
 from server.domain.recurrence import Schedule
 from server.domain.room import Identity, RoomSettings
 from server.domain.series import Series
+from server.rules.admission import admits
 from server.schedule.calendar import Entry, calendar
 from server.schedule.occurrences import check_open_window, status
 from server.schedule.views import (
@@ -340,14 +341,15 @@ class ScheduleService:
     async def _visible(self, series: Sequence[Series], viewer_id: str | None) -> list[Series]:
         """Those of `series` that `viewer_id` may see."""
         if viewer_id is None:
-            return [s for s in series if s.visible_to(None, False, False)]
+            return [s for s in series if admits(s.visibility)]
         guests = await self.events.guest_of([s.id for s in series], viewer_id)
         members = {}
         for club_id in {s.club_id for s in series if s.club_id}:
             members[club_id] = (await self.clubs.membership(club_id, viewer_id)).member
         return [
             s for s, guest in zip(series, guests)
-            if s.visible_to(viewer_id, members.get(s.club_id or "", False), guest)
+            if admits(s.visibility, hosting=s.runs(viewer_id), guest=guest,
+                      club_member=members.get(s.club_id or "", False))
         ]
 
     async def _visible_series(self, event_id: str, viewer_id: str | None) -> Series:

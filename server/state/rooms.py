@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from pydantic import TypeAdapter
 from redis.asyncio import Redis
@@ -36,6 +36,7 @@ from server.domain.room import (
     Snapshot,
     StageTime,
 )
+from server.rules.admission import ADMITTED_BY
 from server.rules.permissions import permitted
 from server.state import keys, log
 from server.state.refusals import refused
@@ -48,6 +49,14 @@ AUDIENCE_PAGE = 50
 _member = TypeAdapter(Member).validate_json
 _question = TypeAdapter(Question).validate_json
 _invitation = TypeAdapter(Invitation).validate_json
+
+
+class Access(NamedTuple):
+    """What decides who may come into a room, and which club's and event's keys its join reads."""
+
+    club_id: str
+    event_id: str
+    visibility: str
 
 
 @dataclass(frozen=True)
@@ -67,23 +76,27 @@ class RoomStore:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        self._access: dict[str, tuple[str, str]] = {}  # room id -> (club id, event id); never change
+        self._access: dict[str, Access] = {}  # by room id: set when the room is created, never changed
         self._create = _script(redis, "create_room.lua")
         self._join = _script(redis, "join.lua")
         self._leave = _script(redis, "leave.lua")
         self._end = _script(redis, "end_room.lua")
         self._act = _script(redis, "act.lua")
 
-    async def _run(self, script: AsyncScript, room_id: str, *args: str | int | float) -> Any:
+    async def _access_to(self, room_id: str) -> Access:
         access = self._access.get(room_id)
         if access is None:
-            found = await self.redis.hmget(keys.room(room_id), "club_id", "event_id")
-            club_id, event_id = cast(list[str | None], found)
-            access = (club_id or "", event_id or "")
+            found = await self.redis.hmget(keys.room(room_id), "club_id", "event_id", "visibility")
+            club_id, event_id, visibility = cast(list[str | None], found)
+            access = Access(club_id or "", event_id or "", visibility or "public")
             if club_id is not None:  # the room exists: cache it
                 self._access[room_id] = access
+        return access
+
+    async def _run(self, script: AsyncScript, room_id: str, *args: str | int | float) -> Any:
+        access = await self._access_to(room_id)
         try:
-            return await script(keys=keys.room_keys(room_id, *access), args=list(args))
+            return await script(keys=keys.room_keys(room_id, access.club_id, access.event_id), args=list(args))
         except ResponseError as error:
             raise refused(error) from None
 
@@ -107,7 +120,7 @@ class RoomStore:
         join as moderators, and others may join from `opens_at` if `visibility` lets them."""
         settings = settings or RoomSettings()
         room_id = secrets.token_urlsafe(8)
-        self._access[room_id] = (club_id or "", event_id or "")
+        self._access[room_id] = Access(club_id or "", event_id or "", visibility)
         await self._run(
             self._create, room_id, room_id, title, description, host.id, host.name, time.time(),
             int(settings.allow_direct_stage), int(settings.speakers_may_unmute), settings.invite_ttl_s,
@@ -172,7 +185,8 @@ class RoomStore:
         return _member(raw) if raw else None
 
     async def join(self, room_id: str, identity: Identity) -> Joined:
-        role, seq, is_new = await self._run(self._join, room_id, identity.id, identity.name, time.time())
+        admitted_by = " ".join(ADMITTED_BY[(await self._access_to(room_id)).visibility])
+        role, seq, is_new = await self._run(self._join, room_id, identity.id, identity.name, time.time(), admitted_by)
         member = await self.member(room_id, identity.id)
         if member is None:  # ended or removed between the two calls
             raise DropinError(ErrorCode.ROOM_ENDED, "this room has ended")

@@ -1,7 +1,8 @@
 -- Add a member to a live room, or return their membership if they are still in it (a rejoin).
 -- The host and co-hosts may come in as soon as the room exists; everyone else from `opens_at`,
--- and into a club or invite-only room only as a club member or invited guest.
--- ARGV: member_id, name, now. Returns {role, seq, is_new (1|0)}.
+-- if one of the facts that admit people to the room (server/rules/admission.py) holds for them.
+-- ARGV: member_id, name, now, admitting facts (space-separated: anyone, guest, club_member).
+-- Returns {role, seq, is_new (1|0)}.
 local refused = require_live()
 if refused then return redis.error_reply(refused) end
 local id, now = ARGV[1], tonumber(ARGV[3])
@@ -12,7 +13,7 @@ end
 local existing = get_member(id)
 if existing then return {existing.role, seq_now(), 0} end
 
-local room = redis.call('HMGET', K_ROOM, 'host_id', 'cohosts', 'opens_at', 'visibility')
+local room = redis.call('HMGET', K_ROOM, 'host_id', 'cohosts', 'opens_at')
 local role = 'listener'
 if room[1] == id then
   role = 'host'
@@ -24,11 +25,13 @@ end
 if role == 'listener' then
   local opens_at = tonumber(room[3] or '0')
   if now < opens_at then return redis.error_reply('not_open_yet:' .. opens_at) end
-  local guest = redis.call('SISMEMBER', K_GUESTS, id) == 1
-  if room[4] == 'invite' and not guest then return redis.error_reply('not_invited') end
-  if room[4] == 'club' and not guest and redis.call('HEXISTS', K_CLUB_MEMBERS, id) == 0 then
-    return redis.error_reply('not_invited')
+  local admitted = false
+  for fact in string.gmatch(ARGV[4], '%S+') do
+    admitted = admitted or fact == 'anyone'
+      or (fact == 'guest' and redis.call('SISMEMBER', K_GUESTS, id) == 1)
+      or (fact == 'club_member' and redis.call('HEXISTS', K_CLUB_MEMBERS, id) == 1)
   end
+  if not admitted then return redis.error_reply('not_invited') end
 end
 
 local m = {id = id, name = ARGV[2], role = role, joined_at = now, since = now, muted = false}
