@@ -10,6 +10,8 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from server.domain.room import RoomSettings
+from signaling.messages import MAX_SLOTS
 from signaling.session import Limits
 
 _LIMITS = Limits()  # the session limits' defaults, written once in signaling.session
@@ -50,7 +52,7 @@ class Settings(BaseSettings):
     redis_wait_s: float = Field(default=5.0, gt=0)
     """How long a request waits for a Redis connection before it is refused with `busy`."""
 
-    slots: int = Field(default=3, ge=1, le=8)
+    slots: int = Field(default=RoomSettings.slots, ge=1, le=MAX_SLOTS)
     max_message_bytes: int = _LIMITS.max_message_bytes
     max_sdp_bytes: int = _LIMITS.max_sdp_bytes
     rate_per_s: float = _LIMITS.rate_per_s
@@ -60,7 +62,7 @@ class Settings(BaseSettings):
     audience_batch_s: float = 2.0
     reconnect_grace_s: float = 15.0
     host_grace_s: float = 60.0
-    invite_ttl_s: int = Field(default=60, ge=5, le=3600)
+    invite_ttl_s: int = Field(default=RoomSettings.invite_ttl_s, ge=5, le=3600)
     early_open_s: int = Field(default=600, ge=0, le=86_400)
     """How long before a scheduled room's start its host and co-hosts may open it."""
 

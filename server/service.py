@@ -186,23 +186,25 @@ class RoomService:
 
     async def leave(self, session: Session) -> None:
         """Leave quietly, now; if Redis can't take it yet, as soon as it can (a leave is never lost)."""
-        if not self._unregister(session):
+        place = self._unregister(session)
+        if place is None:
             return
-        room_id, member_id = session.room_id, session.member_id
-        await self.router.remove(room_id, member_id)  # type: ignore[arg-type]
+        room_id, member_id = place
+        await self.router.remove(room_id, member_id)
         try:
-            await self._leave(room_id, member_id)  # type: ignore[arg-type]
+            await self._leave(room_id, member_id)
         except TRANSIENT:
-            self._after(0, lambda: self._leave_unless_back(room_id, member_id))  # type: ignore[arg-type]
+            self._after(0, lambda: self._leave_unless_back(room_id, member_id))
 
     async def disconnected(self, session: Session) -> None:
         """The websocket went away without `leave`: keep the member's place (role, hand) for a
         while, so a reconnect within `reconnect_grace_s` carries on where it left off."""
-        if not self._unregister(session):
+        place = self._unregister(session)
+        if place is None:
             return
-        room_id, member_id = session.room_id, session.member_id
-        await self.router.remove(room_id, member_id)  # type: ignore[arg-type]
-        self._after(self.settings.reconnect_grace_s, lambda: self._leave_unless_back(room_id, member_id))  # type: ignore[arg-type]
+        room_id, member_id = place
+        await self.router.remove(room_id, member_id)
+        self._after(self.settings.reconnect_grace_s, lambda: self._leave_unless_back(room_id, member_id))
 
     async def _leave_unless_back(self, room_id: str, member_id: str) -> None:
         if self._sessions.get(room_id, {}).get(member_id) is None:
@@ -212,7 +214,7 @@ class RoomService:
 
     async def end_room(self, room_id: str, actor: Identity) -> int:
         """End the room for everyone (its host only); the room feed tells the members."""
-        return await self.store.end(room_id, actor)  # type: ignore[return-value]
+        return await self.store.end(room_id, actor)
 
     async def roundup(self, room_id: str) -> Roundup:
         """What happened in the room, for its host to share."""
@@ -265,25 +267,32 @@ class RoomService:
 
     async def _end_if_hostless(self, room_id: str) -> None:
         try:
-            await self.store.end(room_id, None)
+            await self.store.end_if_hostless(room_id)
         except DropinError:
             pass  # already ended
 
     # Internals
 
-    def _current(self, session: Session) -> tuple[str, str]:
+    def _place(self, session: Session) -> tuple[str, str] | None:
+        """(room id, member id) if the session is its member's current one in a room."""
         room_id, member_id = session.room_id, session.member_id
-        if member_id is None or self._sessions.get(room_id or "", {}).get(member_id) is not session:
-            raise DropinError(ErrorCode.NOT_JOINED, "you are no longer in this room")
-        return room_id, member_id  # type: ignore[return-value]
+        if room_id is None or member_id is None or self._sessions.get(room_id, {}).get(member_id) is not session:
+            return None
+        return room_id, member_id
 
-    def _unregister(self, session: Session) -> bool:
-        """Forget the session if it is its member's current one; False if it was replaced or gone."""
-        sessions = self._sessions.get(session.room_id or "", {})
-        if session.member_id is None or sessions.get(session.member_id) is not session:
-            return False
-        del sessions[session.member_id]
-        return True
+    def _current(self, session: Session) -> tuple[str, str]:
+        place = self._place(session)
+        if place is None:
+            raise DropinError(ErrorCode.NOT_JOINED, "you are no longer in this room")
+        return place
+
+    def _unregister(self, session: Session) -> tuple[str, str] | None:
+        """Forget the session if it is its member's current one: its (room id, member id), or
+        None if it was replaced or gone."""
+        place = self._place(session)
+        if place is not None:
+            del self._sessions[place[0]][place[1]]
+        return place
 
     async def _leave(self, room_id: str, member_id: str) -> None:
         """The member leaves the room in Redis (their media has already been removed)."""

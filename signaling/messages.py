@@ -188,10 +188,12 @@ class IceServerInfo(Message):
 
 
 class RoomSettings(Message):
-    allow_direct_stage: bool = False
-    speakers_may_unmute: bool = True
-    invite_ttl_s: int = 60
-    slots: int = Field(default=3, ge=1, le=MAX_SLOTS)
+    """A room's settings as the server sends them (always all of them)."""
+
+    allow_direct_stage: bool
+    speakers_may_unmute: bool
+    invite_ttl_s: int
+    slots: int = Field(ge=1, le=MAX_SLOTS)
 
 
 class EventRef(Message):

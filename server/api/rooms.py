@@ -20,8 +20,8 @@ RoomIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
 class SettingsIn(RequestBody):
-    allow_direct_stage: bool = False
-    speakers_may_unmute: bool = True
+    allow_direct_stage: bool = RoomSettings.allow_direct_stage
+    speakers_may_unmute: bool = RoomSettings.speakers_may_unmute
     slots: int | None = Field(
         default=None, ge=1, le=MAX_SLOTS, description="speakers heard at once; the server's default if omitted"
     )

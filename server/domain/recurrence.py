@@ -15,9 +15,8 @@ from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-# python-dateutil ships no type information (types-python-dateutil is not among the dev dependencies).
-from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
-from dateutil.rrule import rrule, rrulestr  # type: ignore[import-untyped]
+from dateutil.relativedelta import relativedelta
+from dateutil.rrule import rrule, rruleset, rrulestr
 
 from vocabulary.errors import DropinError, ErrorCode
 
@@ -134,7 +133,7 @@ class Schedule:
         return ";".join(parts)
 
     @cached_property
-    def rule(self) -> rrule | None:
+    def rule(self) -> rrule | rruleset | None:
         return rrulestr(self.rrule_text, dtstart=self.first) if self.rrule_text else None
 
     @cached_property

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
+from server import wire
 from server.config import Settings
 from server.domain.recurrence import Schedule
 from server.domain.room import Identity, RoomSettings
@@ -39,7 +40,6 @@ from server.state.clubs import Club, ClubStore, Membership
 from server.state.events import Annotation, EventStore
 from server.state.invites import InviteLink, InviteStore
 from server.state.rooms import RoomStore
-from signaling.messages import Person
 from vocabulary.errors import DropinError, ErrorCode
 
 DEFAULT_AGENDA = "Open agenda: bring your burning questions"
@@ -56,10 +56,6 @@ def iso(moment: datetime | float) -> str:
     if isinstance(moment, float):
         moment = datetime.fromtimestamp(moment, UTC)
     return moment.astimezone(UTC).isoformat()
-
-
-def _person(identity: Identity) -> Person:
-    return Person(id=identity.id, name=identity.name)
 
 
 def _invite_out(link: InviteLink) -> InviteOut:
@@ -153,7 +149,7 @@ class ScheduleService:
     def _club_out(self, club: Club, membership: Membership, viewer_id: str | None) -> ClubOut:
         return ClubOut(
             id=club.id, name=club.name, description=club.description, visibility=club.visibility,
-            hosts=[_person(host) for host in club.hosts], member_count=club.member_count,
+            hosts=[wire.person(host) for host in club.hosts], member_count=club.member_count,
             you=YouInClub(member=membership.member, host=membership.host) if viewer_id else None,
             calendar_url=f"/api/clubs/{club.id}/calendar.ics" if club.public else None,
         )
@@ -239,7 +235,7 @@ class ScheduleService:
         series = await self._run_series(event_id, caller)
         self._start(series, day)
         people = await self.events.rsvps(series.id, day.isoformat())
-        return RsvpList(count=len(people), people=[_person(p) for p in people])
+        return RsvpList(count=len(people), people=[wire.person(p) for p in people])
 
     async def open(self, event_id: str, day: date, caller: Identity) -> OccurrenceOut:
         """Open the occurrence's live room (host or co-host), from `early_open_s` before its start
@@ -385,8 +381,8 @@ class ScheduleService:
                 timezone=s.schedule.timezone,
                 start=s.schedule.start.isoformat(timespec="minutes"),
                 duration_minutes=int(s.schedule.duration.total_seconds() // 60),
-                host=_person(s.host),
-                cohosts=[_person(c) for c in s.cohosts],
+                host=wire.person(s.host),
+                cohosts=[wire.person(c) for c in s.cohosts],
                 visibility=s.visibility,
                 recurrence=RecurrenceOut(**s.schedule.recurrence.as_dict()),
                 calendar_url=f"/api/events/{s.id}/calendar.ics",

@@ -170,13 +170,13 @@ class RoomStore:
                 continue
         return rooms
 
-    async def end(self, room_id: str, actor: Identity | None) -> int | None:
-        """End the room as its host, or (actor None) because it has had no host for too long.
+    async def end(self, room_id: str, actor: Identity) -> int:
+        """End the room as its host; returns the sequence number of `room_ended`."""
+        return int(await self._run(self._end, room_id, actor.id, time.time()))
 
-        Returns the sequence number of `room_ended`, or None if an abandoned room found a host.
-        """
-        seq = await self._run(self._end, room_id, actor.id if actor else "", time.time())
-        return int(seq) or None
+    async def end_if_hostless(self, room_id: str) -> int | None:
+        """End a room that has had no host for too long; None if it has found one meanwhile."""
+        return int(await self._run(self._end, room_id, "", time.time())) or None
 
     # Members
 

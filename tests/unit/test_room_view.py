@@ -6,12 +6,13 @@ from signaling import messages as m
 from signaling.view import RoomView
 
 HOST = m.MemberView(id="h", name="Host", role="host")
+SETTINGS = m.RoomSettings(allow_direct_stage=False, speakers_may_unmute=True, invite_ttl_s=60, slots=3)
 
 
 def welcome(role: str = "listener", seq: int = 10) -> m.Welcome:
     return m.Welcome(
         room=m.RoomInfo(id="r", title="T", description="", host=m.Person(id="h", name="Host"), status="live",
-                        created_at="2026-01-01T00:00:00+00:00", settings=m.RoomSettings()),
+                        created_at="2026-01-01T00:00:00+00:00", settings=SETTINGS),
         you=m.You(id="me", name="Me", role=role),
         stage=[HOST],
         audience=m.Audience(count=1),
