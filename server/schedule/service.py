@@ -40,6 +40,7 @@ from server.state.clubs import Club, ClubStore, Membership
 from server.state.events import Annotation, EventStore
 from server.state.invites import InviteLink, InviteStore
 from server.state.rooms import RoomStore
+from signaling.messages import timestamp
 from vocabulary.errors import DropinError, ErrorCode
 
 DEFAULT_AGENDA = "Open agenda: bring your burning questions"
@@ -51,16 +52,9 @@ LONGEST = timedelta(minutes=720)
 OPEN_WAIT_S = 10.0
 
 
-def iso(moment: datetime | float) -> str:
-    """An instant as ISO 8601 in UTC."""
-    if isinstance(moment, float):
-        moment = datetime.fromtimestamp(moment, UTC)
-    return moment.astimezone(UTC).isoformat()
-
-
 def _invite_out(link: InviteLink) -> InviteOut:
     return InviteOut(
-        id=link.id, token=link.token, url=f"/invite/{link.token}", expires_at=iso(link.expires_at),
+        id=link.id, token=link.token, url=f"/invite/{link.token}", expires_at=timestamp(link.expires_at),
         max_uses=link.max_uses, uses=link.uses, revoked=link.revoked, follow_club=link.follow_club,
     )
 
@@ -321,8 +315,8 @@ class ScheduleService:
         return OccurrenceOut(
             event_id=series.id,
             date=start.date().isoformat(),
-            starts_at=iso(start),
-            ends_at=iso(end),
+            starts_at=timestamp(start.timestamp()),
+            ends_at=timestamp(end.timestamp()),
             local_start=start.isoformat(),
             timezone=series.schedule.timezone,
             theme=note.theme,
@@ -427,7 +421,7 @@ class ScheduleService:
         event = (await self._series_outs([await self.events.get(link.event_id)], None))[0]
         reason = link.refusal(time.time())
         return InvitePreview(
-            event=event, club=event.club, expires_at=iso(link.expires_at), valid=reason is None, reason=reason,
+            event=event, club=event.club, expires_at=timestamp(link.expires_at), valid=reason is None, reason=reason,
             follow_club=link.follow_club,
         )
 
