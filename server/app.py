@@ -4,9 +4,11 @@ services behind them. `create_app(settings)` is what `dropin serve` runs and wha
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+from aiortc import RTCIceServer
 from fastapi import FastAPI, WebSocket
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -15,11 +17,13 @@ from server.api import clubs, errors, events, identity, invites, media, rooms
 from server.config import Settings
 from server.identity import TokenIssuer, load_or_create_secret
 from server.media.aiortc_adapter import check_internals
+from server.media.router import MediaRouter
 from server.schedule.service import ScheduleService
 from server.service import RoomService
 from server.state.redis_server import redis_url_for
 from server.state.rooms import RoomStore
 from server.state.storage import feed_client, request_client
+from server.state.timers import Timers
 from signaling.session import Session
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -64,13 +68,24 @@ def create_app(settings: Settings) -> FastAPI:
             feeds = feed_client(url)
             secret = settings.secret or load_or_create_secret(settings.data_dir)
             app.state.tokens = TokenIssuer(secret, settings.token_ttl_s)
-            app.state.service = RoomService(RoomStore(redis), feeds, app.state.tokens, settings)
+            router = MediaRouter([
+                RTCIceServer(urls=server.urls, username=server.username, credential=server.credential)
+                for server in settings.ice_servers
+            ])
+            timers = Timers(redis)
+            store = RoomStore(redis, settings.host_grace_s)
+            node = secrets.token_hex(4)
+            app.state.service = RoomService(store, feeds, app.state.tokens, settings, router, timers, node)
+            app.state.schedule = ScheduleService(store, settings)
+            router.start()
             app.state.service.start()
-            app.state.schedule = ScheduleService(app.state.service.store, settings)
+            timers.start()
             try:
                 yield
             finally:
+                await timers.stop()
                 await app.state.service.stop()
+                await router.close()
                 await redis.aclose()
                 await feeds.aclose()
 

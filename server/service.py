@@ -1,5 +1,5 @@
 """The RoomService: what members and the REST API do to rooms, applied to Redis (RoomStore), and
-the room log applied to the media plane (MediaRouter) and to members' websockets on this node.
+the room log applied to the media plane (MediaRouter) and to the members this node seats.
 
 Changes flow one way: an action is one atomic transition in Redis that appends events to the
 room log; a RoomFeed per room on this node reads the log in order and applies each event: the
@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
-from aiortc import RTCIceServer
 from redis.asyncio import Redis
 
 from server import wire
@@ -31,9 +31,11 @@ from server.roundup import Roundup
 from server.rules.permissions import MODERATING
 from server.rules.roles import may_speak
 from server.rules.visibility import visible_to
+from server.seats import Seat, Seats
 from server.state.log import RETRY_S, RoomFeed
 from server.state.rooms import Joined, RoomStore
 from server.state.storage import TRANSIENT, refusing_when_unavailable
+from server.state.timers import Timers
 from signaling import messages as m
 from signaling.session import Session
 from vocabulary.actions import Action
@@ -41,74 +43,68 @@ from vocabulary.errors import DropinError, ErrorCode
 
 log = logging.getLogger(__name__)
 
-RETRY_CAP_S = 10.0  # the longest a timer or leave waits between tries while Redis is away
-
-
-def _role(session: Session) -> Role:
-    """The role of a joined session's member."""
-    assert session.role is not None, "only joined sessions are in a room"
-    return Role(session.role)
+RETRY_CAP_S = 10.0  # the longest a leave waits between tries while Redis is away
 
 
 class RoomService:
-    """Implements signaling's RoomGateway, and the room actions the REST API exposes."""
+    """Implements signaling's RoomGateway, and the room actions the REST API exposes.
 
-    def __init__(self, store: RoomStore, feeds: Redis, tokens: TokenIssuer, settings: Settings) -> None:
+    `node` names this node in the connection ids members are kept with in Redis.
+    """
+
+    def __init__(
+        self, store: RoomStore, feeds: Redis, tokens: TokenIssuer, settings: Settings,
+        router: MediaRouter, timers: Timers, node: str,
+    ) -> None:
         self.store = store
         self._feed_redis = feeds
         self.tokens = tokens
         self.settings = settings
-        self.router = MediaRouter(
-            ice_servers=[
-                RTCIceServer(urls=server.urls, username=server.username, credential=server.credential)
-                for server in settings.ice_servers
-            ],
-            on_speakers_changed=self._speakers_changed,
-        )
-        self._sessions: dict[str, dict[str, Session]] = {}
+        self.router = router
+        self.router.on_speakers_changed = self._speakers_changed
+        self.timers = timers
+        timers.handle("expire_invite", store.expire_invite)
+        timers.handle("end_if_hostless", store.end_if_hostless)
+        timers.handle("leave_unless_back", self._leave)
+        self.seats = Seats()
+        self._conns = (f"{node}.{n}" for n in itertools.count(1))
         self._feeds: dict[str, RoomFeed] = {}
         self._joining: Counter[str] = Counter()
-        self._timers: set[asyncio.Task[None]] = set()
+        self._retries: set[asyncio.Task[None]] = set()
         self._audience_dirty: set[str] = set()
         self._batcher: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._batcher = asyncio.create_task(self._broadcast_audience())
-        self.router.start()
 
     async def stop(self) -> None:
-        for task in [self._batcher, *self._timers]:
+        for task in [self._batcher, *self._retries]:
             if task is not None:
                 task.cancel()
         for feed in self._feeds.values():
             await feed.stop()
-        for sessions in self._sessions.values():
-            for session in sessions.values():
-                session.close()
-        await self.router.close()
+        for room_id in self.seats.rooms():
+            for seat in self.seats.clear(room_id):
+                seat.session.close()
 
     # RoomGateway
 
     @refusing_when_unavailable
     async def join(self, session: Session, room_id: str, token: str, last_seq: int | None) -> m.Welcome:
         identity = self.tokens.verify(token)
-        joined = await self._join_with_feed(room_id, identity)
+        conn = next(self._conns)
+        joined = await self._join_with_feed(room_id, identity, conn)
         member = joined.member
-        session.room_id, session.member_id = room_id, member.id
-        session.name, session.role = member.name, member.role.value
-        sessions = self._sessions.setdefault(room_id, {})
-        previous = sessions.get(member.id)
-        sessions[member.id] = session
-        if previous is not None and previous is not session:
-            previous.error(None, ErrorCode.SESSION_REPLACED, "you joined this room from somewhere else")
-            previous.close()
+        previous = self.seats.take(Seat(session, room_id, member.id, member.name, member.role, conn))
+        if previous is not None:
+            previous.session.error(None, ErrorCode.SESSION_REPLACED, "you joined this room from somewhere else")
+            previous.session.close()
         try:
             return await self._welcome(room_id, joined.member, last_seq)
         except BaseException:
             # The client hears an error, so it must not stay in the room: a newcomer leaves at
             # once; a returning member keeps their place for the reconnect grace, as on a drop.
             await (self.leave(session) if joined.is_new else self.disconnected(session))
-            session.room_id = session.member_id = session.role = None
             raise
 
     async def _welcome(self, room_id: str, member: Member, last_seq: int | None) -> m.Welcome:
@@ -137,7 +133,7 @@ class RoomService:
             missed=[wire.event(event) for event in missed or [] if visible_to(event, member.id, member.role)],
         )
 
-    async def _join_with_feed(self, room_id: str, identity: Identity) -> Joined:
+    async def _join_with_feed(self, room_id: str, identity: Identity, conn: str) -> Joined:
         """Join the room, and make sure this node follows its log from before the join.
 
         A running feed is kept running while the join is in flight.
@@ -145,7 +141,7 @@ class RoomService:
         self._joining[room_id] += 1
         try:
             before = None if room_id in self._feeds else (await self.store.get(room_id)).seq
-            joined = await self.store.join(room_id, identity)
+            joined = await self.store.join(room_id, identity, conn)
             if room_id not in self._feeds:
                 after = before if before is not None else joined.seq - 1
                 apply = functools.partial(self._apply, room_id)
@@ -155,23 +151,23 @@ class RoomService:
             self._joining[room_id] -= 1
 
     async def negotiate(self, session: Session, sdp: str) -> str:
-        room_id, member_id = self._current(session)
-        return await self.router.negotiate(room_id, member_id, sdp)
+        seat = self._current(session)
+        return await self.router.negotiate(seat.room_id, seat.member_id, sdp)
 
     async def add_candidate(
         self, session: Session, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
     ) -> None:
-        room_id, member_id = self._current(session)
-        await self.router.add_candidate(room_id, member_id, candidate, sdp_mid, sdp_mline_index)
+        seat = self._current(session)
+        await self.router.add_candidate(seat.room_id, seat.member_id, candidate, sdp_mid, sdp_mline_index)
 
     @refusing_when_unavailable
     async def act(self, session: Session, request: m.Message) -> int:
         """A room action (a request of signaling.messages.ACTION_TYPES) by the session's member."""
-        room_id, member_id = self._current(session)
-        act = functools.partial(self.store.act, room_id, member_id)
+        seat = self._current(session)
+        act = functools.partial(self.store.act, seat.room_id, seat.member_id)
         match request:
             case m.SelfAction(type=Action.END_ROOM):
-                return await self.end_room(room_id, Identity(member_id, session.name or ""))
+                return await self.end_room(seat.room_id, Identity(seat.member_id, seat.name))
             case m.SelfAction(type=action):
                 return await act(Action(action))
             case m.Remove(target=target, ban=ban, ban_minutes=minutes):
@@ -186,29 +182,24 @@ class RoomService:
 
     async def leave(self, session: Session) -> None:
         """Leave quietly, now; if Redis can't take it yet, as soon as it can (a leave is never lost)."""
-        place = self._unregister(session)
-        if place is None:
+        seat = self.seats.free(session)
+        if seat is None:
             return
-        room_id, member_id = place
-        await self.router.remove(room_id, member_id)
-        try:
-            await self._leave(room_id, member_id)
-        except TRANSIENT:
-            self._after(0, lambda: self._leave_unless_back(room_id, member_id))
+        await self.router.remove(seat.room_id, seat.member_id)
+        await self._until_stored(functools.partial(self._leave, seat.room_id, seat.member_id, seat.conn))
 
     async def disconnected(self, session: Session) -> None:
         """The websocket went away without `leave`: keep the member's place (role, hand) for a
         while, so a reconnect within `reconnect_grace_s` carries on where it left off."""
-        place = self._unregister(session)
-        if place is None:
+        seat = self.seats.free(session)
+        if seat is None:
             return
-        room_id, member_id = place
-        await self.router.remove(room_id, member_id)
-        self._after(self.settings.reconnect_grace_s, lambda: self._leave_unless_back(room_id, member_id))
-
-    async def _leave_unless_back(self, room_id: str, member_id: str) -> None:
-        if self._sessions.get(room_id, {}).get(member_id) is None:
-            await self._leave(room_id, member_id)
+        await self.router.remove(seat.room_id, seat.member_id)
+        due = time.time() + self.settings.reconnect_grace_s
+        schedule = self.timers.schedule
+        await self._until_stored(
+            functools.partial(schedule, due, "leave_unless_back", seat.room_id, seat.member_id, seat.conn)
+        )
 
     # REST actions
 
@@ -223,120 +214,96 @@ class RoomService:
     # Applying the room log
 
     async def _apply(self, room_id: str, event: e.RoomEvent) -> None:
-        sessions = self._sessions.get(room_id, {})
-        promoted: Session | None = None
+        promoted: Seat | None = None
         if isinstance(event, (e.MemberJoined, e.MemberUpdated)):
             member = event.member
             self.router.allow(room_id, member.id, may_speak(member.role) and not member.muted)
-            session = sessions.get(member.id)
-            if session is not None:
-                if member.role in MODERATING and _role(session) not in MODERATING:
-                    promoted = session
-                session.role = member.role.value
+            seat = self.seats.member(room_id, member.id)
+            if seat is not None:
+                if member.role in MODERATING and seat.role not in MODERATING:
+                    promoted = seat
+                seat.role = member.role
             self._audience_dirty.add(room_id)
         elif isinstance(event, e.MemberLeft):
             self.router.allow(room_id, event.id, False)
             self._audience_dirty.add(room_id)
-        elif isinstance(event, e.Invited):
-            lapse = event.invitation.expires_at - time.time()
-            invited = event.id
-            self._after(max(0.0, lapse) + 0.05, lambda: self.store.expire_invite(room_id, invited))
         sent = wire.event(event)
-        for session in list(sessions.values()):
-            if visible_to(event, session.member_id or "", _role(session)):
-                session.deliver(sent)
-        if promoted is not None and promoted.member_id is not None:  # a new moderator sees hands from now on
+        for seat in self.seats.in_room(room_id):
+            if visible_to(event, seat.member_id, seat.role):
+                seat.session.deliver(sent)
+        if promoted is not None:  # a new moderator sees hands from now on
             hands = (await self.store.snapshot(room_id, promoted.member_id)).hands
-            promoted.send(m.HandsEvent(hands=[wire.hand(raised) for raised in hands]))
+            promoted.session.send(m.HandsEvent(hands=[wire.hand(raised) for raised in hands]))
         if isinstance(event, e.MemberRemoved):
             self._audience_dirty.add(room_id)
-            removed = sessions.pop(event.id, None)
+            removed = self.seats.member(room_id, event.id)
             if removed is not None:
-                removed.close()
+                self.seats.free(removed.session)
+                removed.session.close()
             await self.router.remove(room_id, event.id)
-        elif isinstance(event, e.MemberLeft) and event.role is Role.HOST:
-            self._after(self.settings.host_grace_s, lambda: self._end_if_hostless(room_id))
         elif isinstance(event, e.RoomEnded):
-            for session in self._sessions.pop(room_id, {}).values():
-                session.close()
+            for seat in self.seats.clear(room_id):
+                seat.session.close()
             self._audience_dirty.discard(room_id)
             await self.router.close_room(room_id)
             feed = self._feeds.pop(room_id, None)
             if feed is not None:
                 asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(feed.stop()))
 
-    async def _end_if_hostless(self, room_id: str) -> None:
-        try:
-            await self.store.end_if_hostless(room_id)
-        except DropinError:
-            pass  # already ended
-
     # Internals
 
-    def _place(self, session: Session) -> tuple[str, str] | None:
-        """(room id, member id) if the session is its member's current one in a room."""
-        room_id, member_id = session.room_id, session.member_id
-        if room_id is None or member_id is None or self._sessions.get(room_id, {}).get(member_id) is not session:
-            return None
-        return room_id, member_id
-
-    def _current(self, session: Session) -> tuple[str, str]:
-        place = self._place(session)
-        if place is None:
+    def _current(self, session: Session) -> Seat:
+        seat = self.seats.of(session)
+        if seat is None:
             raise DropinError(ErrorCode.NOT_JOINED, "you are no longer in this room")
-        return place
+        return seat
 
-    def _unregister(self, session: Session) -> tuple[str, str] | None:
-        """Forget the session if it is its member's current one: its (room id, member id), or
-        None if it was replaced or gone."""
-        place = self._place(session)
-        if place is not None:
-            del self._sessions[place[0]][place[1]]
-        return place
-
-    async def _leave(self, room_id: str, member_id: str) -> None:
-        """The member leaves the room in Redis (their media has already been removed)."""
-        await self.store.leave(room_id, member_id)
+    async def _leave(self, room_id: str, member_id: str, conn: str) -> None:
+        """The member leaves the room in Redis unless they came back on another connection (their
+        media here has already been removed); a timer's `leave_unless_back` too."""
+        await self.store.leave(room_id, member_id, conn)
         await self._stop_feed_if_idle(room_id)
 
     async def _stop_feed_if_idle(self, room_id: str) -> None:
-        if not self._sessions.get(room_id) and not self._joining[room_id]:
-            self._sessions.pop(room_id, None)
+        if not self.seats.in_room(room_id) and not self._joining[room_id]:
             self._joining.pop(room_id, None)
             feed = self._feeds.pop(room_id, None)
             if feed is not None:
                 await feed.stop()
 
-    def _after(self, delay_s: float, action: Callable[[], Awaitable[object]]) -> None:
-        """Run `action` once, `delay_s` from now, unless the service stops first. While Redis is
-        unreachable it is tried again, backing off, until it goes through."""
+    async def _until_stored(self, change: Callable[[], Awaitable[object]]) -> None:
+        """Make a change that must not be lost: now or, while Redis is unreachable, in the
+        background, backing off, until it goes through (unless the service stops first)."""
+        try:
+            await change()
+            return
+        except TRANSIENT:
+            pass
 
-        async def run() -> None:
-            await asyncio.sleep(delay_s)
+        async def retry() -> None:
             wait_s = RETRY_S
             while True:
+                await asyncio.sleep(wait_s)
                 try:
-                    await action()
+                    await change()
                 except TRANSIENT:
-                    await asyncio.sleep(wait_s)
                     wait_s = min(RETRY_CAP_S, wait_s * 2)
                     continue
                 except DropinError:
-                    pass
+                    pass  # the room has moved on (ended)
                 except Exception:
-                    log.exception("timer in room service")
+                    log.exception("storing a change the room must not lose")
                 return
 
-        task = asyncio.create_task(run())
-        self._timers.add(task)
-        task.add_done_callback(self._timers.discard)
+        task = asyncio.create_task(retry())
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
 
     def _slot_holders(self, room_id: str, holders: list[MemberId | None]) -> list[m.SlotHolder]:
-        sessions = self._sessions.get(room_id, {})
         slots = []
         for index, holder in enumerate(holders):
-            session = sessions.get(str(holder)) if holder is not None else None
-            speaker = m.Person(id=str(holder), name=session.name or "") if session else None
+            seat = self.seats.member(room_id, str(holder)) if holder is not None else None
+            speaker = m.Person(id=seat.member_id, name=seat.name) if seat else None
             slots.append(m.SlotHolder(slot=index, speaker=speaker))
         return slots
 
@@ -347,8 +314,8 @@ class RoomService:
     def _broadcast(self, room_id: str, event: m.Message) -> None:
         """Send `event` to everyone in the room, encoded once."""
         text = m.encode(event)
-        for session in self._sessions.get(room_id, {}).values():
-            session.send_encoded(text)
+        for seat in self.seats.in_room(room_id):
+            seat.session.send_encoded(text)
 
     async def _broadcast_audience(self) -> None:
         """Every few seconds, tell rooms whose audience changed how many are listening."""

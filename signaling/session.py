@@ -76,10 +76,8 @@ class Session:
         self.transport = transport
         self.gateway = gateway
         self.limits = limits
-        self.room_id: str | None = None
+        self.room_id: str | None = None  # from the `joined` reply: the room and who we are in it
         self.member_id: str | None = None
-        self.name: str | None = None
-        self.role: str | None = None
         self.seq = 0
         self._held: list[m.RoomEvent] | None = None
         self._bucket = TokenBucket(limits.rate_per_s, limits.rate_burst)
@@ -260,6 +258,7 @@ class Session:
             self._held = None
             raise
         self.seq = welcome.seq
+        self.room_id, self.member_id = welcome.room.id, welcome.you.id
         return m.Joined(re=request.id, **dict(welcome))
 
     async def _offer(self, request: m.Offer) -> m.Message:

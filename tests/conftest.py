@@ -27,6 +27,15 @@ async def redis_client(redis_server: RedisServer) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
+@pytest.fixture(name="redis")
+async def decoded_redis(redis_server: RedisServer) -> AsyncIterator[Redis]:
+    """A client that decodes replies, as the server's do, of a Redis emptied for the test."""
+    client = Redis.from_url(redis_server.url, decode_responses=True)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
 @pytest.fixture
 def redis_snapshot(redis_client: Redis) -> Callable[[], Awaitable[dict[bytes, bytes]]]:
     """Every key and its serialized value: equal snapshots mean nothing changed."""

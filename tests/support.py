@@ -129,6 +129,7 @@ class RunningServer:
 def serving(redis_url: str, tmp_path: Path, **env: str) -> Iterator[RunningServer]:
     """`dropin serve` against `redis_url`, with short grace periods for tests and `env` on top."""
     port = free_port()
+    tmp_path.mkdir(parents=True, exist_ok=True)
     log_path = tmp_path / "server.log"
     env = {
         **os.environ,

@@ -80,6 +80,7 @@ class Member:
     joined_at: float = 0.0
     since: float = 0.0
     stage_since: float | None = None
+    conn: str = ""  # the connection they are in the room through (stored only)
 
 
 @dataclass(frozen=True)

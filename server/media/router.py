@@ -35,7 +35,7 @@ class MediaRouter:
 
     def __init__(self, ice_servers: list[RTCIceServer], on_speakers_changed: SpeakersChanged | None = None) -> None:
         self.ice_servers = ice_servers
-        self._on_speakers_changed = on_speakers_changed
+        self.on_speakers_changed = on_speakers_changed  # who hears of it: set by whoever seats the members
         self._forwarders: dict[str, Forwarder] = {}
         self._peers: dict[tuple[str, MemberId], Peer] = {}
         self._clock: asyncio.Task[None] | None = None
@@ -48,7 +48,7 @@ class MediaRouter:
         """The room's Forwarder, created with `slot_count` slots if this node has none yet."""
         forwarder = self._forwarders.get(room_id)
         if forwarder is None:
-            notify = self._on_speakers_changed
+            notify = self.on_speakers_changed
             forwarder = Forwarder(
                 slot_count,
                 on_speakers_changed=(lambda speaking, holders: notify(room_id, speaking, holders)) if notify else None,

@@ -7,6 +7,12 @@ PREFIX = "dropin"
 LIVE_ROOMS = f"{PREFIX}:rooms:live"
 """Sorted set: ids of live rooms, scored by creation time (unix seconds)."""
 
+TIMERS = f"{PREFIX}:timers"
+"""Sorted set: jobs (`kind|arg|...`, server/state/timers.py) scored by when they are due."""
+
+TIMERS_RUNNING = f"{PREFIX}:timers:running"
+"""Sorted set: jobs a node has claimed, scored by when its claim lapses (it is then due again)."""
+
 
 def room(room_id: str) -> str:
     """Hash: id, title, description, host_id, host_name, status, created_at, ended_at, seq, and the
@@ -15,7 +21,7 @@ def room(room_id: str) -> str:
 
 
 def members(room_id: str) -> str:
-    """Hash: member id -> JSON {id, name, role, joined_at, since, muted, muted_by}."""
+    """Hash: member id -> JSON {id, name, role, joined_at, since, muted, muted_by, stage_since, conn}."""
     return f"{PREFIX}:room:{room_id}:members"
 
 
@@ -100,6 +106,7 @@ def room_keys(room_id: str, club_id: str = "", event_id: str = "") -> list[str]:
         stage(room_id), audience(room_id), hands(room_id), invites(room_id), bans(room_id),
         visitors(room_id), stage_time(room_id), questions(room_id), votes(room_id),
         club_members(club_id) if club_id else NONE, event_guests(event_id) if event_id else NONE,
+        TIMERS,
     ]
 
 

@@ -74,8 +74,10 @@ def _script(redis: Redis, name: str) -> AsyncScript:
 class RoomStore:
     """Reads and changes rooms in Redis."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, host_grace_s: float) -> None:
+        """`host_grace_s`: how long a room without its host waits for one before it ends."""
         self.redis = redis
+        self.host_grace_s = host_grace_s
         self._access: dict[str, Access] = {}  # by room id: set when the room is created, never changed
         self._create = _script(redis, "create_room.lua")
         self._join = _script(redis, "join.lua")
@@ -125,7 +127,7 @@ class RoomStore:
             self._create, room_id, room_id, title, description, host.id, host.name, time.time(),
             int(settings.allow_direct_stage), int(settings.speakers_may_unmute), settings.invite_ttl_s,
             visibility, club_id or "", event_id or "", occurrence or "", json.dumps(list(cohosts)), opens_at,
-            settings.slots,
+            settings.slots, self.host_grace_s,
         )
         return await self.get(room_id)
 
@@ -184,17 +186,21 @@ class RoomStore:
         raw = await self.redis.hget(keys.members(room_id), member_id)
         return _member(raw) if raw else None
 
-    async def join(self, room_id: str, identity: Identity) -> Joined:
+    async def join(self, room_id: str, identity: Identity, conn: str) -> Joined:
+        """Join (or rejoin) the room on connection `conn`."""
         admitted_by = " ".join(ADMITTED_BY[(await self._access_to(room_id)).visibility])
-        role, seq, is_new = await self._run(self._join, room_id, identity.id, identity.name, time.time(), admitted_by)
+        role, seq, is_new = await self._run(
+            self._join, room_id, identity.id, identity.name, time.time(), admitted_by, conn
+        )
         member = await self.member(room_id, identity.id)
         if member is None:  # ended or removed between the two calls
             raise DropinError(ErrorCode.ROOM_ENDED, "this room has ended")
         return Joined(member=member, seq=int(seq), is_new=bool(is_new))
 
-    async def leave(self, room_id: str, member_id: str) -> Role | None:
-        """Take the member out of the room; returns the role they had, None if they were not in it."""
-        role = await self._run(self._leave, room_id, member_id, time.time())
+    async def leave(self, room_id: str, member_id: str, conn: str = "") -> Role | None:
+        """Take the member out of the room, unless they have come back on another connection than
+        `conn` (if given); returns the role they had, None if they were not in it (or came back)."""
+        role = await self._run(self._leave, room_id, member_id, time.time(), self.host_grace_s, conn)
         return Role(role) if role else None
 
     async def act(

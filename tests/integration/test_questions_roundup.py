@@ -107,7 +107,7 @@ async def test_the_round_up_of_a_room(server) -> None:
 @pytest.fixture
 async def store(server):
     client = Redis.from_url(server.redis_url, decode_responses=True)
-    yield RoomStore(client)
+    yield RoomStore(client, host_grace_s=60)
     await client.aclose()
 
 

@@ -23,7 +23,7 @@ async def stores(redis_server):
     """Several RoomStores, each on its own Redis connection pool, as separate nodes would be."""
     clients = [Redis.from_url(redis_server.url, decode_responses=True) for _ in range(CONTENDERS)]
     await clients[0].flushdb()
-    yield [RoomStore(client) for client in clients]
+    yield [RoomStore(client, host_grace_s=60) for client in clients]
     for client in clients:
         await client.aclose()
 
@@ -31,14 +31,14 @@ async def stores(redis_server):
 async def room_with(store: RoomStore, moderators: int, listeners: int) -> tuple[str, list[str], list[str]]:
     host = Identity("host", "Host")
     room = await store.create(host, "Race")
-    await store.join(room.id, host)
+    await store.join(room.id, host, "conn-host")
     mods = [f"mod{i}" for i in range(moderators)]
     for mod in mods:
-        await store.join(room.id, Identity(mod, mod))
+        await store.join(room.id, Identity(mod, mod), f"conn-{mod}")
         await store.act(room.id, "host", Action.MAKE_MODERATOR, mod)
     people = [f"listener{i}" for i in range(listeners)]
     for person in people:
-        await store.join(room.id, Identity(person, person))
+        await store.join(room.id, Identity(person, person), f"conn-{person}")
     return room.id, mods, people
 
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
 
-import pytest
 from redis.asyncio import Redis
 
 from server.domain import events as e
@@ -22,15 +20,6 @@ from vocabulary.actions import Action
 RAISED_AT = 1_764_486_000.25
 
 
-@pytest.fixture
-async def redis(redis_server) -> AsyncIterator[Redis]:
-    """A client that decodes replies, as the server's do; the log starts empty."""
-    client = Redis.from_url(redis_server.url, decode_responses=True)
-    await client.flushdb()
-    yield client
-    await client.aclose()
-
-
 async def append_as_before_versions(redis: Redis, room_id: str, event: dict[str, object]) -> int:
     """Append an entry the way Dropin wrote them before the log had versions (format 1)."""
     seq = await redis.hincrby(keys.room(room_id), "seq", 1)
@@ -39,10 +28,10 @@ async def append_as_before_versions(redis: Redis, room_id: str, event: dict[str,
 
 
 async def test_entries_carry_their_version_and_not_the_wires_shape(redis: Redis) -> None:
-    store = RoomStore(redis)
+    store = RoomStore(redis, host_grace_s=60)
     room = await store.create(Identity("h", "Host"), "Log")
-    await store.join(room.id, Identity("h", "Host"))
-    await store.join(room.id, Identity("a", "Ada"))
+    await store.join(room.id, Identity("h", "Host"), "c1")
+    await store.join(room.id, Identity("a", "Ada"), "c2")
     seq = await store.act(room.id, "a", Action.RAISE_HAND)
     ((_, fields),) = await redis.xrange(keys.log(room.id), f"{seq}-0", f"{seq}-0")
     assert fields["v"] == str(VERSION) == "2"
@@ -52,9 +41,9 @@ async def test_entries_carry_their_version_and_not_the_wires_shape(redis: Redis)
 
 
 async def test_an_entry_written_before_versions_is_read_as_the_same_event(redis: Redis) -> None:
-    store = RoomStore(redis)
+    store = RoomStore(redis, host_grace_s=60)
     room = await store.create(Identity("h", "Host"), "Log")
-    await store.join(room.id, Identity("h", "Host"))
+    await store.join(room.id, Identity("h", "Host"), "c1")
     old = await append_as_before_versions(redis, room.id, {
         "type": "hand_raised", "hand": {"id": "a", "name": "Ada", "raised_at": RAISED_AT},
     })

@@ -43,6 +43,7 @@ elseif action == 'invite' then
   local ttl = tonumber(redis.call('HGET', K_ROOM, 'invite_ttl_s'))
   local invitation = {by = {id = actor.id, name = actor.name}, expires_at = now + ttl}
   redis.call('HSET', K_INVITES, target.id, cjson.encode(invitation))
+  schedule(invitation.expires_at, 'expire_invite', room_id(), target.id)
   if redis.call('ZREM', K_HANDS, target.id) == 1 then
     log({type = 'hand_lowered', id = target.id, reason = 'invited'})
   end

@@ -1,13 +1,14 @@
--- End a live room. ARGV: actor_id ('' when the room is abandoned), now.
--- The actor must be the host; an abandoned room ends only if it still has no host.
+-- End a live room. ARGV: actor_id ('' when the room may be abandoned), now.
+-- The actor must be the host. A room without a host (a timer's `end_if_hostless`) first hands on
+-- to its longest-serving moderator, and ends only if it has none.
 local refused = require_live()
 if refused then return redis.error_reply(refused) end
+local now = tonumber(ARGV[2])
 if ARGV[1] == '' then
-  if tonumber(redis.call('HGET', K_COUNTS, 'host') or '0') > 0 then return 0 end
+  if tonumber(redis.call('HGET', K_COUNTS, 'host') or '0') > 0 or hand_on_host(now) then return 0 end
 elseif redis.call('HGET', K_ROOM, 'host_id') ~= ARGV[1] then
   return redis.error_reply('forbidden')
 end
-local now = tonumber(ARGV[2])
 for _, id in ipairs(redis.call('ZRANGE', K_STAGE, 0, -1)) do
   local m = get_member(id)
   if m then stage_exit(m, now) end

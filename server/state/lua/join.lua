@@ -1,7 +1,8 @@
 -- Add a member to a live room, or return their membership if they are still in it (a rejoin).
 -- The host and co-hosts may come in as soon as the room exists; everyone else from `opens_at`,
 -- if one of the facts that admit people to the room (server/rules/admission.py) holds for them.
--- ARGV: member_id, name, now, admitting facts (space-separated: anyone, guest, club_member).
+-- ARGV: member_id, name, now, admitting facts (space-separated: anyone, guest, club_member), conn
+-- (the connection joining: a leave or timer for an earlier one no longer takes the member out).
 -- Returns {role, seq, is_new (1|0)}.
 local refused = require_live()
 if refused then return redis.error_reply(refused) end
@@ -11,7 +12,11 @@ if banned_until and (tonumber(banned_until) == 0 or tonumber(banned_until) > now
   return redis.error_reply('banned:' .. banned_until)
 end
 local existing = get_member(id)
-if existing then return {existing.role, seq_now(), 0} end
+if existing then
+  existing.conn = ARGV[5]
+  put_member(existing)
+  return {existing.role, seq_now(), 0}
+end
 
 local room = redis.call('HMGET', K_ROOM, 'host_id', 'cohosts', 'opens_at')
 local role = 'listener'
@@ -34,7 +39,7 @@ if role == 'listener' then
   if not admitted then return redis.error_reply('not_invited') end
 end
 
-local m = {id = id, name = ARGV[2], role = role, joined_at = now, since = now, muted = false}
+local m = {id = id, name = ARGV[2], role = role, joined_at = now, since = now, muted = false, conn = ARGV[5]}
 if on_stage(role) then m.stage_since = now end
 put_member(m)
 redis.call('HINCRBY', K_COUNTS, role, 1)

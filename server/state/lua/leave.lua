@@ -1,11 +1,16 @@
--- Remove a member from a room; a departing host hands on to the longest-serving moderator.
--- ARGV: member_id, now. Returns the role they had, or nil if they were not in the room.
+-- Remove a member from a room; a departing host hands on to the longest-serving moderator, or
+-- the room ends after the host grace unless a host comes back (a timer's `end_if_hostless`).
+-- ARGV: member_id, now, host_grace_s, conn: the connection that is leaving, '' for any; if the
+-- member has come back on another connection since, they stay.
+-- Returns the role they had, or nil if they were not in the room (or came back).
 local m = get_member(ARGV[1])
 if not m then return nil end
-drop_member(m, tonumber(ARGV[2]))
+if ARGV[4] ~= '' and m.conn ~= ARGV[4] then return nil end
+local now = tonumber(ARGV[2])
+drop_member(m, now)
 clear_hand_and_invite(m.id, 'left', 'left')
 log({type = 'member_left', id = m.id, role = m.role})
-if m.role == 'host' and redis.call('HGET', K_ROOM, 'status') == 'live' then
-  hand_on_host(tonumber(ARGV[2]))
+if m.role == 'host' and redis.call('HGET', K_ROOM, 'status') == 'live' and not hand_on_host(now) then
+  schedule(now + tonumber(ARGV[3]), 'end_if_hostless', room_id())
 end
 return m.role

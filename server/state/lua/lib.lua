@@ -2,7 +2,7 @@
 local K_ROOM, K_MEMBERS, K_COUNTS, K_LOG, K_LIVE = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local K_STAGE, K_AUDIENCE, K_HANDS, K_INVITES, K_BANS = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local K_VISITORS, K_STAGE_TIME, K_QUESTIONS, K_VOTES = KEYS[11], KEYS[12], KEYS[13], KEYS[14]
-local K_CLUB_MEMBERS, K_GUESTS = KEYS[15], KEYS[16]
+local K_CLUB_MEMBERS, K_GUESTS, K_TIMERS = KEYS[15], KEYS[16], KEYS[17]
 local LOG_MAXLEN = 10000
 local LOG_VERSION = 2  -- the entry format server/state/log.py reads
 
@@ -30,6 +30,16 @@ local function log(event)
   local seq = redis.call('HINCRBY', K_ROOM, 'seq', 1)
   redis.call('XADD', K_LOG, 'MAXLEN', '~', LOG_MAXLEN, seq .. '-0', 'v', LOG_VERSION, 'event', cjson.encode(event))
   return seq
+end
+
+-- Ask for a job to run at `at` (unix seconds) on whichever node claims it (server/state/timers.py):
+-- schedule(at, kind, argument, ...). The same job asked for again is due at the new time.
+local function schedule(at, ...)
+  redis.call('ZADD', K_TIMERS, at, table.concat({...}, '|'))
+end
+
+local function room_id()
+  return redis.call('HGET', K_ROOM, 'id')
 end
 
 local function require_live()
