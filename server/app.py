@@ -13,12 +13,14 @@ from fastapi import FastAPI, WebSocket
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from server.api import clubs, errors, events, identity, invites, media, rooms
+from server.api import clubs, errors, events, identity, invites, media, nodes, rooms
+from server.cluster.registry import Registry
 from server.config import Settings
 from server.identity import TokenIssuer, load_or_create_secret
 from server.media.aiortc_adapter import check_internals
 from server.media.router import MediaRouter
 from server.schedule.service import ScheduleService
+from server.seats import Seats
 from server.service import RoomService
 from server.state.redis_server import redis_url_for
 from server.state.rooms import RoomStore
@@ -74,17 +76,24 @@ def create_app(settings: Settings) -> FastAPI:
             ])
             timers = Timers(redis)
             store = RoomStore(redis, settings.host_grace_s)
-            node = secrets.token_hex(4)
-            app.state.service = RoomService(store, feeds, app.state.tokens, settings, router, timers, node)
+            seats = Seats()
+            app.state.registry = Registry(
+                redis, secrets.token_hex(4), f"{settings.host}:{settings.port}", seats.seated,
+                settings.reconnect_grace_s,
+            )
+            app.state.service = RoomService(
+                store, feeds, app.state.tokens, settings, router, timers, app.state.registry, seats
+            )
             app.state.schedule = ScheduleService(store, settings)
             router.start()
             app.state.service.start()
             timers.start()
+            app.state.registry.start()
             try:
                 yield
             finally:
                 await timers.stop()
-                await app.state.service.stop()
+                await app.state.registry.stop(members_let_go=await app.state.service.stop())
                 await router.close()
                 await redis.aclose()
                 await feeds.aclose()
@@ -94,6 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(identity.router)
     app.include_router(rooms.router)
     app.include_router(media.router)
+    app.include_router(nodes.router)
     for scheduling in (clubs, events, invites):
         app.include_router(scheduling.router)
 

@@ -50,8 +50,9 @@ class Seats:
     def rooms(self) -> list[str]:
         return [room_id for room_id, seats in self._by_room.items() if seats]
 
-    def __len__(self) -> int:
-        return len(self._by_session)
+    def seated(self) -> list[tuple[str, str, str]]:
+        """(room id, member id, connection id) of everyone seated."""
+        return [(seat.room_id, seat.member_id, seat.conn) for seat in self._by_session.values()]
 
     def free(self, session: Session) -> Seat | None:
         """Unseat the session; its seat, or None if it was not seated (replaced, or gone)."""

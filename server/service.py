@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 
 from server import wire
+from server.cluster.registry import Registry, node_of
 from server.config import Settings
 from server.domain import events as e
 from server.domain.room import Identity, Member, Role
@@ -49,12 +50,13 @@ RETRY_CAP_S = 10.0  # the longest a leave waits between tries while Redis is awa
 class RoomService:
     """Implements signaling's RoomGateway, and the room actions the REST API exposes.
 
-    `node` names this node in the connection ids members are kept with in Redis.
+    Members are kept in Redis with the id of the connection they joined on (`<node>.<n>`), and
+    the registry knows whom this node seats, so a node that dies leaves nobody behind.
     """
 
     def __init__(
         self, store: RoomStore, feeds: Redis, tokens: TokenIssuer, settings: Settings,
-        router: MediaRouter, timers: Timers, node: str,
+        router: MediaRouter, timers: Timers, registry: Registry, seats: Seats,
     ) -> None:
         self.store = store
         self._feed_redis = feeds
@@ -66,8 +68,10 @@ class RoomService:
         timers.handle("expire_invite", store.expire_invite)
         timers.handle("end_if_hostless", store.end_if_hostless)
         timers.handle("leave_unless_back", self._leave)
-        self.seats = Seats()
-        self._conns = (f"{node}.{n}" for n in itertools.count(1))
+        timers.handle("reap_seat", self._reap_seat)
+        self.registry = registry
+        self.seats = seats
+        self._conns = (f"{registry.node_id}.{n}" for n in itertools.count(1))
         self._feeds: dict[str, RoomFeed] = {}
         self._joining: Counter[str] = Counter()
         self._retries: set[asyncio.Task[None]] = set()
@@ -77,15 +81,24 @@ class RoomService:
     def start(self) -> None:
         self._batcher = asyncio.create_task(self._broadcast_audience())
 
-    async def stop(self) -> None:
+    async def stop(self) -> bool:
+        """Let every member go as if their connection dropped: each leaves after the reconnect
+        grace unless they come back (to another node). False if Redis could not be told."""
         for task in [self._batcher, *self._retries]:
             if task is not None:
                 task.cancel()
         for feed in self._feeds.values():
             await feed.stop()
-        for room_id in self.seats.rooms():
-            for seat in self.seats.clear(room_id):
-                seat.session.close()
+        seats = [seat for room_id in self.seats.rooms() for seat in self.seats.clear(room_id)]
+        due = time.time() + self.settings.reconnect_grace_s
+        try:
+            await self.timers.schedule_all(due, [("leave_unless_back", s.room_id, s.member_id, s.conn) for s in seats])
+            handed_over = True
+        except TRANSIENT:
+            handed_over = False
+        for seat in seats:
+            seat.session.close()
+        return handed_over
 
     # RoomGateway
 
@@ -93,7 +106,12 @@ class RoomService:
     async def join(self, session: Session, room_id: str, token: str, last_seq: int | None) -> m.Welcome:
         identity = self.tokens.verify(token)
         conn = next(self._conns)
-        joined = await self._join_with_feed(room_id, identity, conn)
+        await self.registry.seated(room_id, identity.id, conn)  # first: should this node die mid-join
+        try:
+            joined = await self._join_with_feed(room_id, identity, conn)
+        except BaseException:
+            await self._unseated(room_id, identity.id, conn)
+            raise
         member = joined.member
         previous = self.seats.take(Seat(session, room_id, member.id, member.name, member.role, conn))
         if previous is not None:
@@ -187,6 +205,7 @@ class RoomService:
             return
         await self.router.remove(seat.room_id, seat.member_id)
         await self._until_stored(functools.partial(self._leave, seat.room_id, seat.member_id, seat.conn))
+        await self._unseated(seat.room_id, seat.member_id, seat.conn)
 
     async def disconnected(self, session: Session) -> None:
         """The websocket went away without `leave`: keep the member's place (role, hand) for a
@@ -200,6 +219,7 @@ class RoomService:
         await self._until_stored(
             functools.partial(schedule, due, "leave_unless_back", seat.room_id, seat.member_id, seat.conn)
         )
+        await self._unseated(seat.room_id, seat.member_id, seat.conn)
 
     # REST actions
 
@@ -240,10 +260,12 @@ class RoomService:
             if removed is not None:
                 self.seats.free(removed.session)
                 removed.session.close()
+                await self._unseated(room_id, removed.member_id, removed.conn)
             await self.router.remove(room_id, event.id)
         elif isinstance(event, e.RoomEnded):
             for seat in self.seats.clear(room_id):
                 seat.session.close()
+                await self._unseated(room_id, seat.member_id, seat.conn)
             self._audience_dirty.discard(room_id)
             await self.router.close_room(room_id)
             feed = self._feeds.pop(room_id, None)
@@ -263,6 +285,20 @@ class RoomService:
         media here has already been removed); a timer's `leave_unless_back` too."""
         await self.store.leave(room_id, member_id, conn)
         await self._stop_feed_if_idle(room_id)
+
+    async def _reap_seat(self, room_id: str, member_id: str, conn: str) -> None:
+        """A timer's: the member was seated on a node found dead; they leave unless that node
+        has come back or they have, elsewhere."""
+        if not await self.registry.alive(node_of(conn)):
+            await self._leave(room_id, member_id, conn)
+
+    async def _unseated(self, room_id: str, member_id: str, conn: str) -> None:
+        """This node no longer seats the member. If Redis can't be told, the entry only costs a
+        `reap_seat` that changes nothing, should this node die."""
+        try:
+            await self.registry.unseated(room_id, member_id, conn)
+        except TRANSIENT:
+            pass
 
     async def _stop_feed_if_idle(self, room_id: str) -> None:
         if not self.seats.in_room(room_id) and not self._joining[room_id]:

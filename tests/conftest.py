@@ -10,7 +10,7 @@ import redis
 from redis.asyncio import Redis
 
 from server.state.redis_server import RedisServer
-from support import RunningServer, serving
+from support import RunningServer, serving, users_state
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +41,7 @@ def redis_snapshot(redis_client: Redis) -> Callable[[], Awaitable[dict[bytes, by
     """Every key and its serialized value: equal snapshots mean nothing changed."""
 
     async def snapshot() -> dict[bytes, bytes]:
-        return {key: await redis_client.dump(key) for key in sorted(await redis_client.keys("*"))}
+        return {key: await redis_client.dump(key) for key in users_state(await redis_client.keys("*"))}
 
     return snapshot
 

@@ -23,6 +23,12 @@ from signaling.view import RoomView
 REPO = Path(__file__).resolve().parent.parent
 
 
+def users_state(keys: list[bytes]) -> list[bytes]:
+    """The keys that hold what users did, in order: not the nodes' heartbeats, which change by
+    themselves every 2 s."""
+    return sorted(key for key in keys if not key.startswith((b"dropin:node:", b"dropin:nodes")))
+
+
 def free_port() -> int:
     """A TCP port on loopback that nothing is listening on right now."""
     with socket.socket() as s:
@@ -126,9 +132,10 @@ class RunningServer:
 
 
 @contextlib.contextmanager
-def serving(redis_url: str, tmp_path: Path, **env: str) -> Iterator[RunningServer]:
-    """`dropin serve` against `redis_url`, with short grace periods for tests and `env` on top."""
-    port = free_port()
+def serving(redis_url: str, tmp_path: Path, port: int | None = None, **env: str) -> Iterator[RunningServer]:
+    """`dropin serve` against `redis_url`, with short grace periods for tests and `env` on top;
+    on `port` (a node coming back where it was), or a free one."""
+    port = port or free_port()
     tmp_path.mkdir(parents=True, exist_ok=True)
     log_path = tmp_path / "server.log"
     env = {

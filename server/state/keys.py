@@ -179,3 +179,19 @@ def invite_link_token(token: str) -> str:
 def invite_link_accepted(invite_id: str) -> str:
     """Set: identity ids that have accepted the invite link (each uses it once)."""
     return f"{PREFIX}:invite_link:{invite_id}:accepted"
+
+
+# Nodes (docs/architecture.md, "Nodes")
+
+NODES = f"{PREFIX}:nodes"
+"""Sorted set: node ids, scored by when each last said it was alive (unix seconds)."""
+
+
+def node(node_id: str) -> str:
+    """Hash: id, address, pid, started_at, rooms, members, cpu (the node's own figures)."""
+    return f"{PREFIX}:node:{node_id}"
+
+
+def node_seats(node_id: str) -> str:
+    """Set: `room|member|conn` for each member seated on the node, so a dead node's can leave."""
+    return f"{PREFIX}:node:{node_id}:seats"

@@ -68,6 +68,11 @@ class Timers:
     async def schedule(self, at: float, kind: str, *arguments: str) -> None:
         await self._redis.zadd(keys.TIMERS, {job(kind, *arguments): at})
 
+    async def schedule_all(self, at: float, jobs: list[tuple[str, ...]]) -> None:
+        """Schedule several jobs (`(kind, argument, ...)`) for the same time, in one call."""
+        if jobs:
+            await self._redis.zadd(keys.TIMERS, {job(*each): at for each in jobs})
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="timers")
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from websockets.sync.client import ClientConnection, connect
 
 from signaling import messages as m
-from support import RunningServer, serving
+from support import RunningServer, serving, users_state
 from vocabulary.errors import ErrorCode
 
 EXAMPLES = 1000
@@ -102,7 +102,7 @@ def node(redis_server, tmp_path: Path) -> Iterator[RunningServer]:
 
 
 def snapshot(client: redis.Redis) -> dict[bytes, bytes]:
-    return {key: client.dump(key) for key in sorted(client.keys("*"))}
+    return {key: client.dump(key) for key in users_state(client.keys("*"))}
 
 
 def answers_to(ws: ClientConnection, frame: str | bytes) -> list[dict]:

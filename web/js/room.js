@@ -18,7 +18,10 @@ import { SignalingClient } from './signaling.js';
 
 const MIC_CONSTRAINTS = { audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true } };
 const LEAVE_WAIT_MS = 2_000;
-const RECONNECT_DELAYS_MS = [1_000, 2_000, 4_000, 8_000, 16_000];
+// After a drop, try again at once (the server restarted, or this page's node died and another
+// takes it), then back off; jitter keeps a whole node's members from coming back in one instant.
+const RECONNECT_DELAYS_MS = [0, 1_000, 2_000, 4_000, 8_000, 16_000];
+const jittered = (ms) => ms * (0.75 + Math.random() * 0.5);
 const AUDIENCE_REFRESH_MS = 2_000;
 const AUDIENCE_PAGE = 50;
 const NOTE_MS = 10_000;
@@ -738,7 +741,7 @@ function scheduleReconnect(s) {
     disconnected(s);
     return;
   }
-  const delay = RECONNECT_DELAYS_MS[s.reconnectAttempt++];
+  const delay = jittered(RECONNECT_DELAYS_MS[s.reconnectAttempt++]);
   setStatus('Reconnecting…');
   s.reconnectTimer = setTimeout(() => reconnect(s), delay);
 }

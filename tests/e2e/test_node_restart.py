@@ -1,0 +1,67 @@
+"""End to end: the server is killed under a live room (kill -9) and comes back; the pages say
+they are reconnecting, rejoin by themselves, and the listener hears the host again."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import time
+
+from playwright.async_api import Page, expect
+
+from support import serving
+
+# Audio packets received on the page's open peer connections (a closed one has no stats).
+PACKETS_NOW = """
+async () => {
+  let total = 0;
+  for (const pc of window.__pcs.filter((pc) => pc.connectionState !== 'closed')) {
+    (await pc.getStats()).forEach((stat) => {
+      if (stat.type === 'inbound-rtp' && stat.kind === 'audio') total += stat.packetsReceived ?? 0;
+    });
+  }
+  return total;
+}
+"""
+
+
+async def packets_after(page: Page, at_least: int, within_s: float) -> int:
+    deadline = time.monotonic() + within_s
+    received = 0
+    while time.monotonic() < deadline:
+        received = await page.evaluate(PACKETS_NOW)
+        if received > at_least:
+            break
+        await asyncio.sleep(0.25)
+    return received
+
+
+async def test_pages_reconnect_by_themselves_after_their_node_is_killed(
+    server, open_page, redis_server, tmp_path
+) -> None:
+    host, listener = await open_page(), await open_page()
+    await host.goto("/")
+    await host.get_by_label("Your name", exact=True).fill("Host Ada")
+    await host.get_by_label("Title", exact=True).fill("Burning questions")
+    await host.get_by_role("button", name="Create room", exact=True).click()
+    await expect(host).to_have_url(re.compile(r"/rooms/[^/]+$"))
+    await host.get_by_role("button", name="Join room", exact=True).click()
+    await expect(host.get_by_text("Live — you're on stage")).to_be_visible(timeout=10_000)
+    await listener.goto("/")
+    await listener.get_by_label("Your name", exact=True).fill("Listener Bo")
+    await listener.get_by_role("button", name="Join Burning questions", exact=True).click()
+    await listener.get_by_role("button", name="Join room", exact=True).click()
+    assert await packets_after(listener, 100, within_s=10) > 100
+
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait()
+    for page in (host, listener):
+        await expect(page.get_by_text("Reconnecting…")).to_be_visible(timeout=5_000)
+
+    port = int(server.base_url.rsplit(":", 1)[1])
+    with serving(redis_server.url, tmp_path, port=port):
+        await expect(host.get_by_text("Live — you're on stage")).to_be_visible(timeout=15_000)
+        received = await packets_after(listener, 100, within_s=15)
+        assert received > 100, f"after the restart the listener received only {received} packets in 15 s"
+        await expect(listener.get_by_text("Reconnecting…")).to_be_hidden()
