@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from playwright.async_api import Page
 
 from signaling import messages as m
 from signaling.client import SignalingClient
@@ -172,3 +173,30 @@ def serving(redis_url: str, tmp_path: Path, port: int | None = None, **env: str)
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+# Audio packets received on a page's open peer connections (tests/e2e/conftest.py remembers
+# them in `window.__pcs`; a closed one has no stats).
+PACKETS_RECEIVED = """
+async () => {
+  let total = 0;
+  for (const pc of window.__pcs.filter((pc) => pc.connectionState !== 'closed')) {
+    (await pc.getStats()).forEach((stat) => {
+      if (stat.type === 'inbound-rtp' && stat.kind === 'audio') total += stat.packetsReceived ?? 0;
+    });
+  }
+  return total;
+}
+"""
+
+
+async def packets_on(page: Page, more_than: int, within_s: float) -> int:
+    """The audio packets the page has received, once they pass `more_than` or `within_s` is up."""
+    deadline = time.monotonic() + within_s
+    received = 0
+    while time.monotonic() < deadline:
+        received = await page.evaluate(PACKETS_RECEIVED)
+        if received > more_than:
+            break
+        await asyncio.sleep(0.25)
+    return received

@@ -23,7 +23,7 @@ from typing import cast
 from redis.asyncio import Redis
 
 from server.state import keys
-from server.state.storage import TRANSIENT
+from server.state.storage import TRANSIENT, every
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ class Registry:
                         node_id, DEAD_AFTER_S)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="registry")
+        self._task = asyncio.create_task(every(HEARTBEAT_S, self._beat, "registry"), name="registry")
 
     async def stop(self, members_let_go: bool) -> None:
         """Leave the cluster. Unless the node's members have been let go (their leaves
@@ -166,20 +166,13 @@ class Registry:
         except TRANSIENT:
             log.warning("node %s could not deregister; the others will find it dead", self.node_id)
 
-    async def _run(self) -> None:
-        unreachable = False
-        while True:
-            try:
-                await self.heartbeat()
-                if unreachable:
-                    log.warning("registry: Redis is back")
-                unreachable = False
-            except TRANSIENT as exc:
-                if not unreachable:
-                    log.warning("registry: Redis unreachable (%s); this node carries on", exc)
-                unreachable = True
-                self._reachable_since = None
-            await asyncio.sleep(HEARTBEAT_S)
+    async def _beat(self) -> bool:
+        try:
+            await self.heartbeat()
+        except TRANSIENT:
+            self._reachable_since = None
+            raise
+        return False
 
     def _cpu(self) -> float:
         wall, cpu = time.monotonic(), time.process_time()

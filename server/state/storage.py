@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar, cast
 
@@ -21,6 +22,8 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import ConnectionError, RedisError, TimeoutError
 
 from vocabulary.errors import DropinError, ErrorCode
+
+log = logging.getLogger(__name__)
 
 FEED_CONNECTIONS = 10_000  # one per room followed by this node
 RETRIES = 4  # about a second and a half, backing off from 50 ms
@@ -95,3 +98,22 @@ def refusing_when_unavailable(action: Callable[P, Awaitable[T]]) -> Callable[P, 
             raise error from exc
 
     return handle
+
+
+async def every(period_s: float, step: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Run `step` every `period_s` (at once again when it returns True: more is waiting) until
+    cancelled. While Redis is unreachable, say so once when it goes and once when it is back."""
+    unreachable = False
+    while True:
+        try:
+            again = await step()
+            if unreachable:
+                log.warning("%s: Redis is back", what)
+            unreachable = False
+            if again:
+                continue
+        except TRANSIENT as exc:
+            if not unreachable:
+                log.warning("%s: Redis unreachable (%s); carrying on without it", what, exc)
+            unreachable = True
+        await asyncio.sleep(period_s)

@@ -20,7 +20,7 @@ from typing import cast
 from redis.asyncio import Redis
 
 from server.state import keys
-from server.state.storage import TRANSIENT
+from server.state.storage import TRANSIENT, every
 from vocabulary.errors import DropinError
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class Timers:
             await self._redis.zadd(keys.TIMERS, {job(*each): at for each in jobs})
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="timers")
+        self._task = asyncio.create_task(every(POLL_S, self._fire_a_batch, "timers"), name="timers")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -105,17 +105,5 @@ class Timers:
             log.exception("timer %r", claimed)
         await self._redis.zrem(keys.TIMERS_RUNNING, claimed)
 
-    async def _run(self) -> None:
-        unreachable = False
-        while True:
-            try:
-                if await self.fire_due() == BATCH:
-                    continue
-                if unreachable:
-                    log.warning("timers: Redis is back")
-                unreachable = False
-            except TRANSIENT as exc:
-                if not unreachable:
-                    log.warning("timers: Redis unreachable (%s); due jobs wait for it", exc)
-                unreachable = True
-            await asyncio.sleep(POLL_S)
+    async def _fire_a_batch(self) -> bool:
+        return await self.fire_due() == BATCH

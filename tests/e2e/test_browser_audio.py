@@ -11,31 +11,9 @@ import re
 import time
 
 import httpx
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-AUDIO_PACKETS_RECEIVED = """
-async () => {
-  let total = 0;
-  for (const pc of window.__pcs) {
-    const report = await pc.getStats();
-    report.forEach((stat) => {
-      if (stat.type === 'inbound-rtp' && stat.kind === 'audio') total += stat.packetsReceived ?? 0;
-    });
-  }
-  return total;
-}
-"""
-
-
-async def wait_for_packets(page: Page, at_least: int, within_s: float) -> int:
-    deadline = time.monotonic() + within_s
-    received = 0
-    while time.monotonic() < deadline:
-        received = await page.evaluate(AUDIO_PACKETS_RECEIVED)
-        if received > at_least:
-            break
-        await asyncio.sleep(0.25)
-    return received
+from support import packets_on
 
 
 async def wait_for_listeners(api: httpx.AsyncClient, room_id: str, expected: int, within_s: float) -> int:
@@ -74,7 +52,7 @@ async def test_listener_hears_host_and_leaves_quietly(server, open_page) -> None
     await listener.get_by_role("button", name="Join room", exact=True).click()
 
     # 3. Ada's audio reaches Bo: Opus at 50 packets/s passes 100 in about 2 s.
-    received = await wait_for_packets(listener, at_least=100, within_s=10)
+    received = await packets_on(listener, more_than=100, within_s=10)
     assert received > 100, f"listener received only {received} audio packets in 10 s"
 
     # 4. Bo is counted while in the room, and not once he has left.

@@ -3,38 +3,12 @@ they are reconnecting, rejoin by themselves, and the listener hears the host aga
 
 from __future__ import annotations
 
-import asyncio
 import re
 import signal
-import time
 
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-from support import serving
-
-# Audio packets received on the page's open peer connections (a closed one has no stats).
-PACKETS_NOW = """
-async () => {
-  let total = 0;
-  for (const pc of window.__pcs.filter((pc) => pc.connectionState !== 'closed')) {
-    (await pc.getStats()).forEach((stat) => {
-      if (stat.type === 'inbound-rtp' && stat.kind === 'audio') total += stat.packetsReceived ?? 0;
-    });
-  }
-  return total;
-}
-"""
-
-
-async def packets_after(page: Page, at_least: int, within_s: float) -> int:
-    deadline = time.monotonic() + within_s
-    received = 0
-    while time.monotonic() < deadline:
-        received = await page.evaluate(PACKETS_NOW)
-        if received > at_least:
-            break
-        await asyncio.sleep(0.25)
-    return received
+from support import packets_on, serving
 
 
 async def test_pages_reconnect_by_themselves_after_their_node_is_killed(
@@ -52,7 +26,7 @@ async def test_pages_reconnect_by_themselves_after_their_node_is_killed(
     await listener.get_by_label("Your name", exact=True).fill("Listener Bo")
     await listener.get_by_role("button", name="Join Burning questions", exact=True).click()
     await listener.get_by_role("button", name="Join room", exact=True).click()
-    assert await packets_after(listener, 100, within_s=10) > 100
+    assert await packets_on(listener, 100, within_s=10) > 100
 
     server.process.send_signal(signal.SIGKILL)
     server.process.wait()
@@ -62,6 +36,6 @@ async def test_pages_reconnect_by_themselves_after_their_node_is_killed(
     port = int(server.base_url.rsplit(":", 1)[1])
     with serving(redis_server.url, tmp_path, port=port):
         await expect(host.get_by_text("Live — you're on stage")).to_be_visible(timeout=15_000)
-        received = await packets_after(listener, 100, within_s=15)
+        received = await packets_on(listener, 100, within_s=15)
         assert received > 100, f"after the restart the listener received only {received} packets in 15 s"
         await expect(listener.get_by_text("Reconnecting…")).to_be_hidden()
