@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from server.api import clubs, errors, events, identity, invites, media, nodes, rooms
+from server.cluster.cascade import Cascade
 from server.cluster.registry import Registry
 from server.config import Settings
 from server.identity import TokenIssuer, load_or_create_secret
@@ -59,6 +61,13 @@ def _page(path: Path) -> Callable[[str], Awaitable[FileResponse]]:
     return page
 
 
+def advertised(host: str) -> str:
+    """The address other nodes reach a socket bound to `host` at."""
+    if host in ("0.0.0.0", "::", ""):
+        return socket.gethostbyname(socket.gethostname())
+    return host
+
+
 def create_app(settings: Settings) -> FastAPI:
     check_internals()
     limits = settings.limits
@@ -77,23 +86,27 @@ def create_app(settings: Settings) -> FastAPI:
             timers = Timers(redis)
             store = RoomStore(redis, settings.host_grace_s)
             seats = Seats()
-            app.state.registry = Registry(
+            registry = app.state.registry = Registry(
                 redis, secrets.token_hex(4), f"{settings.host}:{settings.port}", seats.seated,
                 settings.reconnect_grace_s,
             )
+            cascade = Cascade(redis, registry, router, secret)
             app.state.service = RoomService(
-                store, feeds, app.state.tokens, settings, router, timers, app.state.registry, seats
+                store, feeds, app.state.tokens, settings, router, timers, registry, seats, cascade
             )
             app.state.schedule = ScheduleService(store, settings)
             router.start()
             app.state.service.start()
             timers.start()
-            app.state.registry.start()
+            relay_host, relay_port = await cascade.start(settings.host, settings.relay_port)
+            registry.relay_address = f"{advertised(relay_host)}:{relay_port}"
+            registry.start()
             try:
                 yield
             finally:
                 await timers.stop()
-                await app.state.registry.stop(members_let_go=await app.state.service.stop())
+                await registry.stop(members_let_go=await app.state.service.stop())
+                await cascade.stop()
                 await router.close()
                 await redis.aclose()
                 await feeds.aclose()

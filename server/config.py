@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     secret: str | None = None
     token_ttl_s: int = 7 * 24 * 3600
 
+    relay_port: int = Field(default=0, ge=0, le=65535)
+    """The UDP port other nodes send this node's rooms' audio to (0: any free port)."""
+
     redis_connections: int = Field(default=64, ge=1)
     """Redis connections shared by this node's requests; more wait for one."""
     redis_wait_s: float = Field(default=5.0, gt=0)

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 
 from server import wire
+from server.cluster.cascade import Cascade
 from server.cluster.registry import Registry, node_of
 from server.config import Settings
 from server.domain import events as e
@@ -56,7 +57,7 @@ class RoomService:
 
     def __init__(
         self, store: RoomStore, feeds: Redis, tokens: TokenIssuer, settings: Settings,
-        router: MediaRouter, timers: Timers, registry: Registry, seats: Seats,
+        router: MediaRouter, timers: Timers, registry: Registry, seats: Seats, cascade: Cascade,
     ) -> None:
         self.store = store
         self._feed_redis = feeds
@@ -70,6 +71,8 @@ class RoomService:
         timers.handle("leave_unless_back", self._leave)
         timers.handle("reap_seat", self._reap_seat)
         self.registry = registry
+        self.cascade = cascade
+        self._names: dict[str, dict[str, str]] = {}  # room -> stage member -> name, for slot holders
         self.seats = seats
         self._conns = (f"{registry.node_id}.{n}" for n in itertools.count(1))
         self._feeds: dict[str, RoomFeed] = {}
@@ -129,10 +132,12 @@ class RoomService:
         """What a member who has just joined is told: the room as of now, and what they missed."""
         room = await self.store.get(room_id)
         forwarder = self.router.open_room(room_id, room.settings.slots)
+        await self.cascade.place(room_id)
         self.router.allow(room_id, member.id, may_speak(member.role) and not member.muted)
         if member.role is Role.LISTENER:
             self._audience_dirty.add(room_id)
         snapshot = await self.store.snapshot(room_id, member.id)
+        self._names.setdefault(room_id, {}).update((on_stage.id, on_stage.name) for on_stage in snapshot.stage)
         missed = await self.store.events_since(room_id, last_seq, snapshot.seq) if last_seq is not None else None
         return m.Welcome(
             room=wire.room_info(room),
@@ -238,6 +243,7 @@ class RoomService:
         if isinstance(event, (e.MemberJoined, e.MemberUpdated)):
             member = event.member
             self.router.allow(room_id, member.id, may_speak(member.role) and not member.muted)
+            self._names.setdefault(room_id, {})[member.id] = member.name
             seat = self.seats.member(room_id, member.id)
             if seat is not None:
                 if member.role in MODERATING and seat.role not in MODERATING:
@@ -267,7 +273,8 @@ class RoomService:
                 seat.session.close()
                 await self._unseated(room_id, seat.member_id, seat.conn)
             self._audience_dirty.discard(room_id)
-            await self.router.close_room(room_id)
+            self._names.pop(room_id, None)
+            await self.cascade.close(room_id, ended=True)
             feed = self._feeds.pop(room_id, None)
             if feed is not None:
                 asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(feed.stop()))
@@ -303,9 +310,11 @@ class RoomService:
     async def _stop_feed_if_idle(self, room_id: str) -> None:
         if not self.seats.in_room(room_id) and not self._joining[room_id]:
             self._joining.pop(room_id, None)
+            self._names.pop(room_id, None)
             feed = self._feeds.pop(room_id, None)
             if feed is not None:
                 await feed.stop()
+            await self.cascade.close(room_id)
 
     async def _until_stored(self, change: Callable[[], Awaitable[object]]) -> None:
         """Make a change that must not be lost: now or, while Redis is unreachable, in the
@@ -336,10 +345,11 @@ class RoomService:
         task.add_done_callback(self._retries.discard)
 
     def _slot_holders(self, room_id: str, holders: list[MemberId | None]) -> list[m.SlotHolder]:
+        names = self._names.get(room_id, {})
         slots = []
         for index, holder in enumerate(holders):
-            seat = self.seats.member(room_id, str(holder)) if holder is not None else None
-            speaker = m.Person(id=seat.member_id, name=seat.name) if seat else None
+            name = names.get(str(holder)) if holder is not None else None
+            speaker = m.Person(id=str(holder), name=name) if name is not None else None
             slots.append(m.SlotHolder(slot=index, speaker=speaker))
         return slots
 

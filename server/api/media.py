@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
@@ -19,6 +21,14 @@ class ForwardTimes(BaseModel):
     max: float | None
 
 
+class RelayFigures(BaseModel):
+    """Datagrams between this node and the other nodes of the cluster."""
+
+    sent: int
+    received: int
+    rejected: int = Field(description="failed authentication, replayed, or malformed: dropped")
+
+
 class MediaStats(BaseModel):
     rooms: int
     peers: int
@@ -27,6 +37,8 @@ class MediaStats(BaseModel):
     delivered: int
     dropped_not_speaker: int
     dropped_no_slot: int
+    relayed_up: int = Field(description="speakers' packets sent to their room's origin on another node")
+    relay: RelayFigures
     forward_us: ForwardTimes = Field(description="from the forwarder taking a packet to the last listener's send")
     forward_cpu_us: ForwardTimes = Field(
         description="the CPU time spent on that; the rest of forward_us is time the server was not running"
@@ -36,4 +48,4 @@ class MediaStats(BaseModel):
 @router.get("", response_model=MediaStats)
 async def media_stats(service: Service) -> MediaStats:
     """Packets this node received from speakers, forwarded, and delivered to listeners."""
-    return MediaStats(**service.router.stats())
+    return MediaStats(**service.router.stats(), relay=RelayFigures(**asdict(service.cascade.relay.stats)))

@@ -14,6 +14,7 @@ router = APIRouter(prefix="/api/nodes", tags=["nodes"])
 class NodeOut(BaseModel):
     id: str
     address: str = Field(description="where the node serves HTTP (host:port)")
+    relay: str = Field(description="where other nodes send it its rooms' audio (host:port, UDP)")
     pid: int
     started_at: str
     last_seen: str
@@ -33,7 +34,7 @@ async def nodes(request: Request) -> NodeList:
     """Every node registered in this Dropin's Redis, by id."""
     registry: Registry = request.app.state.registry  # set by server/app.py
     return NodeList(nodes=[
-        NodeOut(id=node.id, address=node.address, pid=node.pid, started_at=timestamp(node.started_at),
+        NodeOut(id=node.id, address=node.address, relay=node.relay, pid=node.pid, started_at=timestamp(node.started_at),
                 last_seen=timestamp(node.last_seen), alive=node.alive, rooms=node.rooms, members=node.members,
                 cpu=node.cpu, you=node.id == registry.node_id)
         for node in await registry.nodes()

@@ -59,6 +59,7 @@ def node_of(conn: str) -> str:
 class Node:
     id: str
     address: str
+    relay: str
     pid: int
     started_at: float
     last_seen: float
@@ -83,6 +84,7 @@ class Registry:
         self._seated = seated
         self._reachable_since: float | None = None
         self._registered = False
+        self.relay_address = ""  # host:port of the node's relay socket, once it is open
         self._reconnect_grace_s = reconnect_grace_s
         self._started_at = time.time()
         self._reap = redis.register_script(_REAP)
@@ -108,7 +110,7 @@ class Registry:
             entries = cast(list[dict[str, str]], await pipe.execute())
         return sorted(
             (
-                Node(id=node_id, address=entry["address"], pid=int(entry["pid"]),
+                Node(id=node_id, address=entry["address"], relay=entry.get("relay", ""), pid=int(entry["pid"]),
                      started_at=float(entry["started_at"]), last_seen=last_seen, rooms=int(entry["rooms"]),
                      members=int(entry["members"]), cpu=float(entry["cpu"]))
                 for (node_id, last_seen), entry in zip(seen, entries) if entry
@@ -126,7 +128,8 @@ class Registry:
         seated = self._seated()
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.node(self.node_id), mapping={
-                "id": self.node_id, "address": self._address, "pid": os.getpid(), "started_at": self._started_at,
+                "id": self.node_id, "address": self._address, "relay": self.relay_address, "pid": os.getpid(),
+                "started_at": self._started_at,
                 "rooms": len({room_id for room_id, _, _ in seated}), "members": len(seated), "cpu": self._cpu(),
             })
             pipe.zadd(keys.NODES, {self.node_id: now})

@@ -8,6 +8,12 @@ their browser sends.
 The per-packet path is `on_packet`: the slot rewrites sequence number and timestamp once, then the
 slot's SlotFanOut writes each listener's header, SRTP-protects and sends, synchronously, in C
 for listeners on a plain UDP pair (see fastpath).
+
+A room spread over several nodes has one origin (server/cluster/cascade.py). On the origin the
+Forwarder works as above, taking relayed packets of other nodes' speakers too (`take`), and
+hands each slot packet to its `edges`. On every other node it sends its speakers' packets
+`upstream` instead, delivers the slot packets the origin relays (`deliver`), and mirrors what
+the origin says about who holds which slot (`mirror`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from time import monotonic, perf_counter_ns, thread_time_ns
+from typing import Protocol
 
 from aiortc.rtp import RtpPacket
 
@@ -28,6 +35,14 @@ FORWARD_SAMPLES = 8192
 
 MemberId = Hashable
 SpeakersListener = Callable[[set[MemberId], list[MemberId | None]], None]
+Upstream = Callable[[MemberId, RtpPacket], None]
+
+
+class Edges(Protocol):
+    """The other nodes with members in the room, as its origin sends to them."""
+
+    def slot_packet(self, index: int, seq: int, ts: int, marker: int, payload: bytes) -> None: ...
+    def speakers(self, speaking: set[MemberId], holders: list[MemberId | None]) -> None: ...
 
 
 @dataclass(slots=True)
@@ -37,6 +52,7 @@ class ForwarderStats:
     delivered: int = 0
     dropped_not_speaker: int = 0
     dropped_no_slot: int = 0
+    relayed_up: int = 0  # sent to the room's origin on another node
     # For the most recent forwarded packets: nanoseconds from the forwarder taking the packet to
     # the last listener's send, and the CPU time the thread spent on it in between (the rest is
     # time the thread was not running: preempted, or the kernel busy elsewhere).
@@ -62,6 +78,9 @@ class Forwarder:
         self._outlets: dict[MemberId, list[Outlet]] = {}
         self._fanout = [SlotFanOut() for _ in self.slots]  # per slot: everyone but its holder
         self._announced: tuple[frozenset[MemberId], tuple[MemberId | None, ...]] = (frozenset(), (None,) * slot_count)
+        self.upstream: Upstream | None = None  # set while the room's origin is another node
+        self.edges: Edges | None = None  # set while this node is the origin of a room on several
+        self._mirrored: set[MemberId] = set()  # who the origin says is speaking, on an edge
 
     def assignment(self) -> list[MemberId | None]:
         """Who holds each slot, by slot index."""
@@ -69,7 +88,13 @@ class Forwarder:
 
     def speaking(self) -> set[MemberId]:
         """Who is talking now."""
+        if self.upstream is not None:
+            return set(self._mirrored)
         return self._assignment.speaking(self._clock())
+
+    def members(self) -> int:
+        """How many members this node delivers the room to."""
+        return len(self._outlets)
 
     def allow(self, member: MemberId, allowed: bool) -> None:
         """Start or stop forwarding `member`'s audio; takes effect from the next packet."""
@@ -95,42 +120,90 @@ class Forwarder:
         self.allow(member, False)
 
     def on_packet(self, member: MemberId, packet: RtpPacket) -> None:
-        """Forward one packet from `member` to everyone else in the room."""
+        """Forward one packet from `member`, a member on this node, to everyone else in the room."""
         started, cpu_started = perf_counter_ns(), thread_time_ns()
-        stats = self.stats
-        stats.received += 1
-        if member not in self._speakers:
-            stats.dropped_not_speaker += 1
+        self.stats.received += 1
+        if member not in self._speakers:  # roles are enforced where the speaker is connected
+            self.stats.dropped_not_speaker += 1
+            return
+        if self.upstream is not None:
+            self.stats.relayed_up += 1
+            self.upstream(member, packet)
             return
         level = packet.extensions.audio_level
+        self.take(member, level[1] if level is not None else None, packet.ssrc, packet.sequence_number,
+                  packet.timestamp, packet.marker, packet.payload, started, cpu_started)
+
+    def take(
+        self, member: MemberId, level: int | None, ssrc: int, sequence_number: int, timestamp: int, marker: int,
+        payload: bytes, started: int | None = None, cpu_started: int | None = None,
+    ) -> None:
+        """Forward a speaker's packet on the room's origin: one of this node's members', or one
+        relayed from the node another speaker is connected to (which checked their role)."""
+        if started is None or cpu_started is None:
+            started, cpu_started = perf_counter_ns(), thread_time_ns()
+        stats = self.stats
         now = self._clock()
-        index = self._assignment.on_packet(member, level[1] if level is not None else None, now)
+        index = self._assignment.on_packet(member, level, now)
         if index is None:
             stats.dropped_no_slot += 1
             return
         slot = self.slots[index]
         if slot.speaker != member:
             self._hand_over(index)
-        payload = packet.payload
-        seq, ts = slot.rewrite(packet.ssrc, packet.sequence_number, packet.timestamp, now)
+        seq, ts = slot.rewrite(ssrc, sequence_number, timestamp, now)
         slot.packets += 1
         slot.octets += len(payload)
         stats.forwarded += 1
-        stats.delivered += self._fanout[index].send(seq, ts, packet.marker, payload)
+        stats.delivered += self._fanout[index].send(seq, ts, marker, payload)
+        if self.edges is not None:
+            self.edges.slot_packet(index, seq, ts, marker, payload)
         stats.forward_ns.append(perf_counter_ns() - started)
         stats.forward_cpu_ns.append(thread_time_ns() - cpu_started)
 
+    def deliver(self, index: int, seq: int, ts: int, marker: int, payload: bytes) -> None:
+        """A slot packet from the room's origin on another node: to every member here but the
+        slot's holder."""
+        if index >= len(self.slots):
+            return
+        slot = self.slots[index]
+        slot.passed(seq, ts, self._clock())
+        slot.packets += 1
+        slot.octets += len(payload)
+        self.stats.forwarded += 1
+        self.stats.delivered += self._fanout[index].send(seq, ts, marker, payload)
+
+    def mirror(self, speaking: set[MemberId], holders: list[MemberId | None]) -> None:
+        """What the room's origin on another node says: who is speaking, who holds each slot."""
+        self._mirrored = speaking
+        for index, holder in enumerate(holders[: len(self.slots)]):
+            if self.slots[index].speaker != holder:
+                self.slots[index].assign(holder)
+                self._set_fanout(index)
+        self._announce(speaking, list(holders[: len(self.slots)]))
+
     def tick(self) -> None:
         """Let sustained speakers take slots from quieter holders, and announce who is speaking
-        and who is on air if either changed since the last announcement."""
+        and who is on air if either changed since the last announcement (on the origin: an edge
+        hears it from there)."""
+        if self.upstream is not None:
+            return
         now = self._clock()
         for index in self._assignment.rebalance(now):
             self._hand_over(index)
-        announcement = (frozenset(self._assignment.speaking(now)), tuple(self.assignment()))
-        if announcement != self._announced:
-            self._announced = announcement
-            if self._on_speakers_changed is not None:
-                self._on_speakers_changed(set(announcement[0]), list(announcement[1]))
+        speaking = self._assignment.speaking(now)
+        if self._announce(speaking, self.assignment()) and self.edges is not None:
+            self.edges.speakers(speaking, self.assignment())
+
+    def _announce(self, speaking: set[MemberId], holders: list[MemberId | None]) -> bool:
+        """Tell this node's members if who is speaking or who holds which slot changed."""
+        announcement = (frozenset(speaking), tuple(holders))
+        if announcement == self._announced:
+            return False
+        self._announced = announcement
+        if self._on_speakers_changed is not None:
+            self._on_speakers_changed(set(speaking), list(holders))
+        return True
 
     def _hand_over(self, index: int) -> None:
         """Give slot `index` to whoever the assignment says holds it now."""

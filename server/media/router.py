@@ -56,6 +56,10 @@ class MediaRouter:
             self._forwarders[room_id] = forwarder
         return forwarder
 
+    def rooms(self) -> dict[str, Forwarder]:
+        """The rooms whose media is open on this node."""
+        return dict(self._forwarders)
+
     def forwarder(self, room_id: str) -> Forwarder:
         forwarder = self._forwarders.get(room_id)
         if forwarder is None:
@@ -69,7 +73,8 @@ class MediaRouter:
             "rooms": len(self._forwarders),
             "peers": len(self._peers),
             **{name: sum(getattr(stats, name) for stats in all_stats)
-               for name in ("received", "forwarded", "delivered", "dropped_not_speaker", "dropped_no_slot")},
+               for name in ("received", "forwarded", "delivered", "dropped_not_speaker", "dropped_no_slot",
+                            "relayed_up")},
             "forward_us": _distribution(ns for stats in all_stats for ns in stats.forward_ns),
             "forward_cpu_us": _distribution(ns for stats in all_stats for ns in stats.forward_cpu_ns),
         }

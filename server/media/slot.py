@@ -56,6 +56,13 @@ class Slot:
             self._last_seq, self._last_ts, self._last_arrival = out_seq, out_ts, arrival
         return out_seq, out_ts
 
+    def passed(self, seq: int, timestamp: int, arrival: float) -> None:
+        """A packet rewritten at the room's origin (another node) went out on this slot: keep up,
+        so RTCP reports are right and, should this node become the origin, the stream goes on."""
+        if self._last_arrival is None or seq_newer(seq, self._last_seq):
+            self._last_seq, self._last_ts, self._last_arrival = seq, timestamp, arrival
+        self._source_ssrc = None
+
     def rtp_time(self, now: float) -> int | None:
         """The slot's RTP timestamp for wall-clock `now` (monotonic seconds); None before any packet."""
         if self._last_arrival is None:

@@ -1,0 +1,223 @@
+"""One room over several nodes: each live room has one origin node, recorded in Redis, which runs
+the room's slot assignment; every other node with members in the room is an edge of it.
+
+An edge sends its speakers' packets to the origin once (its own Forwarder has checked their
+role), asks the origin every second to keep sending the room (FOLLOW), and fans each slot
+packet the origin sends out to its own members. The origin sends each slot packet once to each
+node that follows the room, and tells them who is speaking and who holds which slot.
+
+Placement: the first node that opens a room's media while it has no live origin records itself
+(`_CLAIM`, atomic); a node whose origin stops heartbeating (server/cluster/registry.py) claims
+the room the same way, so the room's audio comes back on its own after an origin dies. An origin
+whose room has neither members nor followers any more lets the room go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import struct
+import time
+from collections.abc import Callable, Hashable
+from typing import cast
+
+from aiortc.rtp import RtpPacket
+from redis.asyncio import Redis
+
+from server.cluster.registry import DEAD_AFTER_S, Registry
+from server.cluster.relay import Address, Kind, Relay, pack_str, unpack_str
+from server.media.forwarder import Forwarder
+from server.media.router import MediaRouter
+from server.state import keys
+from server.state.storage import TRANSIENT, every
+
+log = logging.getLogger(__name__)
+
+FOLLOW_S = 1.0  # how often an edge asks its origin for the room (and checks the origin is alive)
+FOLLOWER_TTL_S = 3.5  # an edge not heard from for this long no longer gets the room
+IDLE_S = 5.0  # an origin with neither members nor followers for this long lets the room go
+SPEAKER = struct.Struct("!IHIBB")  # ssrc, sequence number, timestamp, marker, audio level (255: none)
+SLOT = struct.Struct("!BHIB")  # slot, sequence number, timestamp, marker
+NO_LEVEL = 255
+
+_CLAIM = """
+-- KEYS: room hash, nodes. ARGV: this node's id, now, dead_after_s, key prefix.
+-- The room's origin and its relay address; this node becomes it if there is none alive.
+if redis.call('HGET', KEYS[1], 'status') ~= 'live' then return false end
+local origin = redis.call('HGET', KEYS[1], 'origin')
+if origin and origin ~= ARGV[1] then
+  local seen = redis.call('ZSCORE', KEYS[2], origin)
+  if seen and tonumber(seen) >= tonumber(ARGV[2]) - tonumber(ARGV[3]) then
+    return {origin, redis.call('HGET', ARGV[4] .. ':node:' .. origin, 'relay') or ''}
+  end
+end
+redis.call('HSET', KEYS[1], 'origin', ARGV[1])
+return {ARGV[1], ''}
+"""
+
+_RELEASE = """
+-- KEYS: room hash. ARGV: this node's id. Lets the room go if this node is its origin.
+if redis.call('HGET', KEYS[1], 'origin') == ARGV[1] then redis.call('HDEL', KEYS[1], 'origin') end
+return 0
+"""
+
+
+def _address(text: str) -> Address | None:
+    host, _, port = text.rpartition(":")
+    return (host, int(port)) if host and port.isdigit() else None
+
+
+class _Followers:
+    """The origin's side of a room: the edges that follow it. Implements forwarder.Edges."""
+
+    def __init__(self, relay: Relay, room_id: str) -> None:
+        self.nodes: dict[Address, float] = {}  # edge's relay address -> when it last asked
+        self.idle_since: float | None = None
+        self._relay = relay
+        self._room = pack_str(room_id)
+
+    def slot_packet(self, index: int, seq: int, ts: int, marker: int, payload: bytes) -> None:
+        body = b"".join((self._room, SLOT.pack(index, seq, ts, marker), payload))
+        for node in self.nodes:
+            self._relay.send(node, Kind.SLOT, body)
+
+    def speakers(self, speaking: set[Hashable], holders: list[Hashable | None]) -> None:
+        for node in self.nodes:
+            self.tell(node, speaking, holders)
+
+    def tell(self, node: Address, speaking: set[Hashable], holders: list[Hashable | None]) -> None:
+        said = json.dumps({"speaking": sorted(map(str, speaking)),
+                           "holders": [None if h is None else str(h) for h in holders]})
+        self._relay.send(node, Kind.SPEAKERS, self._room + said.encode())
+
+
+class Cascade:
+    """Links this node's rooms to their origins, and serves the rooms it is the origin of."""
+
+    def __init__(self, redis: Redis, registry: Registry, router: MediaRouter, secret: str) -> None:
+        self._redis = redis
+        self._registry = registry
+        self._router = router
+        self.relay = Relay(secret, int(registry.node_id, 16), self._received)
+        self._claim = redis.register_script(_CLAIM)
+        self._release = redis.register_script(_RELEASE)
+        self._origins: dict[str, Address | None] = {}  # room -> its origin's relay address; None: here
+        self._followers: dict[str, _Followers] = {}  # rooms this node is the origin of
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, host: str, port: int = 0) -> Address:
+        address = await self.relay.open(host, port)
+        self._task = asyncio.create_task(every(FOLLOW_S, self._tick, "cascade"), name="cascade")
+        return address
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for room_id in list(self._followers):
+            await self._let_go(room_id)
+        self.relay.close()
+
+    async def place(self, room_id: str) -> None:
+        """Find (or become) the origin of a room whose media this node has opened."""
+        if room_id not in self._origins:
+            await self._place(room_id, self._router.forwarder(room_id))
+
+    async def close(self, room_id: str, ended: bool = False) -> None:
+        """This node has no more members in the room (or it `ended`): stop following it. The
+        origin of a room other nodes still follow goes on serving it until they stop."""
+        followers = self._followers.get(room_id)
+        if followers is not None and followers.nodes and not ended:
+            return
+        self._origins.pop(room_id, None)
+        if followers is not None:
+            await self._let_go(room_id)
+        await self._router.close_room(room_id)
+
+    # Placement
+
+    async def _place(self, room_id: str, forwarder: Forwarder) -> None:
+        found = await self._claim(
+            keys=[keys.room(room_id), keys.NODES],
+            args=[self._registry.node_id, time.time(), DEAD_AFTER_S, keys.PREFIX],
+        )
+        if not found:
+            return  # the room has ended; its feed will close it here
+        origin_id, relay = cast(list[str], found)
+        if origin_id == self._registry.node_id:
+            if self._origins.get(room_id, ...) is not None:
+                log.info("room %s: this node is its origin", room_id)
+            self._origins[room_id] = None
+            forwarder.upstream = None
+            forwarder.edges = self._followers.setdefault(room_id, _Followers(self.relay, room_id))
+            return
+        origin = _address(relay)
+        if origin is None:
+            return  # the origin has not said where its relay is yet: try again next tick
+        self._followers.pop(room_id, None)
+        self._origins[room_id] = origin
+        forwarder.edges = None
+        forwarder.upstream = self._upstream(room_id, origin)
+        self.relay.send(origin, Kind.FOLLOW, pack_str(room_id))
+
+    async def _let_go(self, room_id: str) -> None:
+        self._followers.pop(room_id, None)
+        try:
+            await self._release(keys=[keys.room(room_id)], args=[self._registry.node_id])
+        except TRANSIENT:
+            pass  # its heartbeat will say the rest: the others claim the room once this node is gone
+
+    async def _tick(self) -> bool:
+        now = time.monotonic()
+        for room_id, forwarder in self._router.rooms().items():
+            followers = self._followers.get(room_id)
+            if followers is not None:
+                followers.nodes = {node: at for node, at in followers.nodes.items() if now - at < FOLLOWER_TTL_S}
+                if followers.nodes or forwarder.members():
+                    followers.idle_since = None
+                elif followers.idle_since is None:
+                    followers.idle_since = now
+                elif now - followers.idle_since > IDLE_S:
+                    await self.close(room_id)
+                    continue
+            await self._place(room_id, forwarder)
+        return False
+
+    # Packets
+
+    def _upstream(self, room_id: str, origin: Address) -> Callable[[Hashable, RtpPacket], None]:
+        room = pack_str(room_id)
+
+        def send(member: Hashable, packet: RtpPacket) -> None:
+            level = packet.extensions.audio_level
+            head = SPEAKER.pack(packet.ssrc, packet.sequence_number, packet.timestamp, packet.marker,
+                                level[1] if level is not None else NO_LEVEL)
+            self.relay.send(origin, Kind.SPEAKER, b"".join((room, pack_str(str(member)), head, packet.payload)))
+
+        return send
+
+    def _received(self, kind: Kind, body: bytes, sender: Address) -> None:
+        room_id, at = unpack_str(body, 0)
+        forwarder = self._router.rooms().get(room_id)
+        if forwarder is None:
+            return
+        if kind is Kind.FOLLOW:
+            followers = self._followers.get(room_id)
+            if followers is not None:
+                if sender not in followers.nodes:
+                    followers.tell(sender, forwarder.speaking(), forwarder.assignment())
+                followers.nodes[sender] = time.monotonic()
+        elif kind is Kind.SPEAKER:
+            if room_id in self._followers:
+                member, at = unpack_str(body, at)
+                ssrc, seq, ts, marker, level = SPEAKER.unpack_from(body, at)
+                forwarder.take(member, None if level == NO_LEVEL else level, ssrc, seq, ts, marker,
+                               body[at + SPEAKER.size:])
+        elif self._origins.get(room_id) == sender:  # from this room's origin
+            if kind is Kind.SLOT:
+                index, seq, ts, marker = SLOT.unpack_from(body, at)
+                forwarder.deliver(index, seq, ts, marker, body[at + SLOT.size:])
+            elif kind is Kind.SPEAKERS:
+                said = json.loads(body[at:])
+                forwarder.mirror(set(said["speaking"]), said["holders"])

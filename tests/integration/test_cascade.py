@@ -1,0 +1,141 @@
+"""One room over two nodes: the host on one, a speaker on the other, listeners on both; everyone
+hears everyone on stage through the room's origin, nobody can inject into the relay, and when
+the origin is killed the other node takes the room over and the audio comes back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from signaling.participant import Participant, ToneTrack
+from support import RunningServer, serving
+
+SECRET = "one secret for the whole cluster"
+
+
+@pytest.fixture
+def two_nodes(redis_server, tmp_path, redis) -> Iterator[tuple[RunningServer, RunningServer]]:
+    with contextlib.ExitStack() as stack:
+        yield (stack.enter_context(serving(redis_server.url, tmp_path / "a", DROPIN_SECRET=SECRET)),
+               stack.enter_context(serving(redis_server.url, tmp_path / "b", DROPIN_SECRET=SECRET)))
+
+
+def media(node: RunningServer) -> dict:
+    return httpx.get(f"{node.base_url}/api/media").json()
+
+
+def me(node: RunningServer) -> dict:
+    return next(n for n in httpx.get(f"{node.base_url}/api/nodes").json()["nodes"] if n["you"])
+
+
+async def until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.2)
+
+
+async def counts(people: list[Participant]) -> list[int]:
+    return [await p.packets_received() for p in people]
+
+
+async def test_a_room_over_two_nodes(two_nodes, redis) -> None:
+    a, b = two_nodes
+    host_token = a.identity("Host")
+    room_id = a.create_room(host_token)
+    host, speaker = Participant(a.ws_url, host_token), Participant(b.ws_url, b.identity("Speaker"))
+    listeners = [Participant(node.ws_url, node.identity(f"Listener {n}")) for n, node in enumerate((a, a, b, b))]
+    everyone = [host, speaker, *listeners]
+    try:
+        await host.join(room_id)
+        await speaker.join(room_id)
+        for listener in listeners:
+            await listener.join(room_id)
+        await speaker.client.request("raise_hand")
+        await host.client.request("invite", target=speaker.welcome.you.id)
+        await speaker.client.request("accept_invite")
+        await host.connect_media(ToneTrack(440))
+        await speaker.connect_media(ToneTrack(880))
+        for listener in listeners:
+            await listener.connect_media()
+        assert await redis.hget(f"dropin:room:{room_id}", "origin") == me(a)["id"]  # the first to open it
+
+        async def all_hear_both() -> bool:
+            for listener in listeners:
+                if sorted(await listener.packets_per_slot())[-2] <= 20:  # two slots carry a voice
+                    return False
+            return await host.packets_received() > 20 and await speaker.packets_received() > 20
+
+        await until(all_hear_both, 10, "every listener hears both speakers, and each speaker the other")
+        sent_before = [await host.packets_sent(), await speaker.packets_sent()]
+        heard_before = await counts(everyone)
+        await asyncio.sleep(5)
+        host_sent = await host.packets_sent() - sent_before[0]
+        speaker_sent = await speaker.packets_sent() - sent_before[1]
+        heard = [now - before for now, before in zip(await counts(everyone), heard_before)]
+        assert host_sent > 200 and speaker_sent > 200
+        assert heard[0] >= 0.99 * speaker_sent, f"the host (node A) heard {heard[0]} of the speaker's {speaker_sent}"
+        assert heard[1] >= 0.99 * host_sent, f"the speaker (node B) heard {heard[1]} of the host's {host_sent}"
+        for count in heard[2:]:
+            assert count >= 0.99 * (host_sent + speaker_sent), f"a listener heard {count} of {host_sent + speaker_sent}"
+        assert media(b)["relayed_up"] >= speaker_sent and media(b)["relay"]["received"] > host_sent
+        assert media(a)["relay"]["rejected"] == media(b)["relay"]["rejected"] == 0
+
+        # Nobody else can talk into the relay: forged and replayed datagrams are dropped and counted.
+        host_part, port = me(b)["relay"].rsplit(":", 1)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rogue:
+            for _ in range(20):
+                rogue.sendto(os.urandom(200), (host_part, int(port)))
+
+        async def all_rejected() -> bool:
+            return media(b)["relay"]["rejected"] >= 20
+
+        await until(all_rejected, 3, "forged datagrams are dropped and counted")
+        before = await counts(listeners[2:])
+        await asyncio.sleep(1)
+        assert all(now - then > 80 for now, then in zip(await counts(listeners[2:]), before)), "audio goes on"
+    finally:
+        await asyncio.gather(*(p.close() for p in everyone), return_exceptions=True)
+
+
+async def test_the_room_survives_its_origin(two_nodes, redis) -> None:
+    a, b = two_nodes
+    host_token = b.identity("Host")
+    room_id = b.create_room(host_token)
+    host = Participant(b.ws_url, host_token)
+    origin_listener = Participant(a.ws_url, a.identity("Early"))
+    listener = Participant(b.ws_url, b.identity("Listener"))
+    try:
+        await origin_listener.join(room_id)  # the room's media opens first on node A: A is the origin
+        await origin_listener.connect_media()
+        await host.join(room_id)
+        await listener.join(room_id)
+        await host.connect_media(ToneTrack(440))
+        await listener.connect_media()
+        assert await redis.hget(f"dropin:room:{room_id}", "origin") == me(a)["id"]
+
+        async def listener_hears() -> bool:
+            return await listener.packets_received() > 50
+
+        await until(listener_hears, 10, "the listener on B hears the host on B through the origin on A")
+        a.process.send_signal(signal.SIGKILL)
+        a.process.wait()
+        killed_at = time.monotonic()
+        before = await listener.packets_received()
+
+        async def back() -> bool:
+            return await listener.packets_received() > before + 50
+
+        await until(back, 12, "node B takes the room over and the listener hears the host again")
+        assert time.monotonic() - killed_at < 12
+        assert await redis.hget(f"dropin:room:{room_id}", "origin") == me(b)["id"]
+    finally:
+        await asyncio.gather(host.close(), listener.close(), origin_listener.close(), return_exceptions=True)
