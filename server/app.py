@@ -4,6 +4,7 @@ services behind them. `create_app(settings)` is what `dropin serve` runs and wha
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -59,6 +60,14 @@ def _page(path: Path) -> Callable[[str], Awaitable[FileResponse]]:
         return FileResponse(path)
 
     return page
+
+
+WORKER_SETTINGS = "DROPIN_WORKER_SETTINGS"  # how `dropin serve --workers N` hands its settings on
+
+
+def worker_app() -> FastAPI:
+    """One worker of `dropin serve --workers N` (uvicorn calls this in each worker process)."""
+    return create_app(Settings.model_validate_json(os.environ[WORKER_SETTINGS]))
 
 
 def advertised(host: str) -> str:

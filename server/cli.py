@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
 
 from server.config import Settings
+from server.identity import load_or_create_secret
 from server.media.aiortc_adapter import AiortcInternalsMoved
 from server.state.redis_server import RedisUnavailable, redis_url_for
 
@@ -28,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1; env DROPIN_HOST)")
     serve.add_argument("--port", type=int, help="HTTP port (default 8000; env DROPIN_PORT)")
+    serve.add_argument(
+        "--workers",
+        help="node processes to run on this port, a number or auto (one per core); each is a node of the "
+        "cluster, and a worker that dies is restarted (default 1; env DROPIN_WORKERS)",
+    )
     serve.add_argument(
         "--data-dir",
         help="where the node keeps its private Redis and token secret (default ./.dropin; env DROPIN_DATA_DIR)",
@@ -65,25 +73,33 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def serve(settings: Settings) -> None:
-    from server.app import create_app
+    from server.app import WORKER_SETTINGS, create_app
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # uvicorn re-raises SIGTERM after its graceful shutdown; exit normally instead so the private
     # Redis below is stopped cleanly.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with redis_url_for(settings.redis_url, settings.data_dir) as url:
-        app = create_app(settings.model_copy(update={"redis_url": url}))
-        print(f"Dropin is running on http://{settings.host}:{settings.port}  (Redis: {url})", flush=True)
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            ws_max_size=max(1 << 20, 4 * settings.max_message_bytes),
+        # The nodes of one port share the Redis and the secret: settle both before they start.
+        settings = settings.model_copy(
+            update={"redis_url": url, "secret": settings.secret or load_or_create_secret(settings.data_dir)}
+        )
+        workers = f", {settings.workers} workers" if settings.workers > 1 else ""
+        print(f"Dropin is running on http://{settings.host}:{settings.port}{workers}  (Redis: {url})", flush=True)
+        options: dict[str, Any] = {
+            "host": settings.host,
+            "port": settings.port,
+            "log_level": settings.log_level,
+            "ws_max_size": max(1 << 20, 4 * settings.max_message_bytes),
             # Messages are small JSON, many of them broadcast to a whole room: compressing each
             # one per connection costs more CPU than the bytes it saves.
-            ws_per_message_deflate=False,
-        )
+            "ws_per_message_deflate": False,
+        }
+        if settings.workers == 1:
+            uvicorn.run(create_app(settings), **options)
+        else:  # uvicorn's supervisor: one shared socket, and a worker that dies is started again
+            os.environ[WORKER_SETTINGS] = settings.model_dump_json()
+            uvicorn.run("server.app:worker_app", factory=True, workers=settings.workers, **options)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any
@@ -37,6 +38,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(default=1, ge=1)
+    """Node processes serving the one port (`auto`: one per core); each is a node of the cluster."""
     data_dir: Path = Field(default_factory=default_data_dir)
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DROPIN_REDIS_URL", "REDIS_URL")
@@ -86,6 +89,11 @@ class Settings(BaseSettings):
         if value.startswith("["):
             return json.loads(value)
         return [{"urls": [url.strip()]} for url in value.split(",") if url.strip()]
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _auto_workers(cls, value: Any) -> Any:
+        return os.cpu_count() or 1 if value == "auto" else value
 
     @field_validator("log_level")
     @classmethod

@@ -86,6 +86,9 @@ class RedisServer:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,
+            # Its own process group: a Ctrl-C or a service manager's SIGTERM to the node's group
+            # must not stop Redis before the node's workers have let their members go.
+            process_group=0,
         )
         log.close()
         deadline = time.monotonic() + timeout_s

@@ -139,3 +139,45 @@ async def test_the_room_survives_its_origin(two_nodes, redis) -> None:
         assert await redis.hget(f"dropin:room:{room_id}", "origin") == me(b)["id"]
     finally:
         await asyncio.gather(host.close(), listener.close(), origin_listener.close(), return_exceptions=True)
+
+
+async def test_workers_on_one_port_are_nodes_of_one_room(redis_server, tmp_path, redis) -> None:
+    with serving(redis_server.url, tmp_path, DROPIN_WORKERS="2") as port:
+
+        async def two_workers() -> bool:
+            nodes = httpx.get(f"{port.base_url}/api/nodes").json()["nodes"]
+            return len(nodes) == 2 and all(n["address"] == port.base_url[7:] for n in nodes)
+
+        await until(two_workers, 15, "two workers register, both serving the one port")
+        host_token = port.identity("Host")
+        room_id = port.create_room(host_token)
+        host = Participant(port.ws_url, host_token)
+        listeners: list[Participant] = []
+        try:
+            await host.join(room_id)
+            await host.connect_media(ToneTrack(440))
+
+            async def on_both_workers() -> bool:
+                nodes = httpx.get(f"{port.base_url}/api/nodes").json()["nodes"]
+                return all(n["members"] > 0 for n in nodes)
+
+            # The kernel hands each connection to one worker: join until both serve someone.
+            while len(listeners) < 24 and not (len(listeners) >= 4 and await on_both_workers()):
+                listener = Participant(port.ws_url, port.identity(f"Listener {len(listeners)}"))
+                listeners.append(listener)
+                await listener.join(room_id)
+                await listener.connect_media()
+                await asyncio.sleep(2.1 if len(listeners) >= 4 else 0)  # a heartbeat, for the counts
+            assert await on_both_workers(), "24 connections all went to one worker"
+
+            async def all_hear() -> bool:
+                return all([await p.packets_received() > 20 for p in listeners])
+
+            await until(all_hear, 10, "listeners on both workers hear the host")
+            sent_before, heard_before = await host.packets_sent(), await counts(listeners)
+            await asyncio.sleep(3)
+            sent = await host.packets_sent() - sent_before
+            for heard, before in zip(await counts(listeners), heard_before):
+                assert heard - before >= 0.99 * sent, f"a listener heard {heard - before} of {sent}"
+        finally:
+            await asyncio.gather(host.close(), *(p.close() for p in listeners), return_exceptions=True)
