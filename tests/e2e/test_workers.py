@@ -1,0 +1,56 @@
+"""End to end through `dropin serve --workers 2`: two pages in one room on the one port; the
+worker that is the room's origin is killed (kill -9); the host's page says it is reconnecting,
+comes back through the same port, and the listener hears the host again."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import redis
+from playwright.async_api import expect
+
+from support import PACKETS_RECEIVED, RunningServer, packets_on, serving
+
+
+@pytest.fixture
+def server(redis_server, tmp_path) -> Iterator[RunningServer]:
+    """The pages' server (tests/e2e/conftest.py): here two workers on one port."""
+    redis.Redis.from_url(redis_server.url).flushdb()
+    with serving(redis_server.url, tmp_path, DROPIN_WORKERS="2") as running:
+        deadline = time.monotonic() + 15
+        while len(httpx.get(f"{running.base_url}/api/nodes").json()["nodes"]) < 2:
+            assert time.monotonic() < deadline, "two workers register"
+            time.sleep(0.2)
+        yield running
+
+
+async def test_pages_come_back_when_the_origin_worker_is_killed(server, open_page, redis_server) -> None:
+    host, listener = await open_page(), await open_page()
+    await host.goto("/")
+    await host.get_by_label("Your name", exact=True).fill("Host Ada")
+    await host.get_by_label("Title", exact=True).fill("Burning questions")
+    await host.get_by_role("button", name="Create room", exact=True).click()
+    await expect(host).to_have_url(re.compile(r"/rooms/[^/]+$"))
+    room_id = host.url.rstrip("/").rsplit("/", 1)[-1]
+    await host.get_by_role("button", name="Join room", exact=True).click()  # the first in: its worker is the origin
+    await expect(host.get_by_text("Live — you're on stage")).to_be_visible(timeout=10_000)
+    await listener.goto(f"/rooms/{room_id}")
+    await listener.get_by_label("Your name", exact=True).fill("Listener Bo")
+    await listener.get_by_role("button", name="Join room", exact=True).click()
+    assert await packets_on(listener, 100, within_s=10) > 100
+
+    origin = redis.Redis.from_url(redis_server.url, decode_responses=True).hget(f"dropin:room:{room_id}", "origin")
+    nodes = httpx.get(f"{server.base_url}/api/nodes").json()["nodes"]
+    os.kill(next(n["pid"] for n in nodes if n["id"] == origin), signal.SIGKILL)
+    await expect(host.get_by_text("Reconnecting…")).to_be_visible(timeout=5_000)
+
+    await expect(host.get_by_text("Live — you're on stage")).to_be_visible(timeout=15_000)
+    before = await listener.evaluate(PACKETS_RECEIVED)
+    after = await packets_on(listener, before + 100, within_s=15)
+    assert after > before + 100, f"after the kill the listener received only {after - before} packets in 15 s"
