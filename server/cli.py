@@ -19,6 +19,9 @@ from server.media.aiortc_adapter import AiortcInternalsMoved
 from server.state.redis_server import RedisUnavailable, redis_url_for
 
 
+DRAIN_S = 10
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dropin", description="Dropin: live audio rooms you host yourself.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -94,6 +97,10 @@ def serve(settings: Settings) -> None:
             # Messages are small JSON, many of them broadcast to a whole room: compressing each
             # one per connection costs more CPU than the bytes it saves.
             "ws_per_message_deflate": False,
+            # SIGTERM drains the node: no new connections, each websocket closed with 1012 (the
+            # page reconnects at once, elsewhere), members let go, origins handed over; it exits
+            # when that is done, or after this long regardless.
+            "timeout_graceful_shutdown": DRAIN_S,
         }
         if settings.workers == 1:
             uvicorn.run(create_app(settings), **options)

@@ -4,6 +4,7 @@ comes back through the same port, and the listener hears the host again."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -54,3 +55,45 @@ async def test_pages_come_back_when_the_origin_worker_is_killed(server, open_pag
     before = await listener.evaluate(PACKETS_RECEIVED)
     after = await packets_on(listener, before + 100, within_s=15)
     assert after > before + 100, f"after the kill the listener received only {after - before} packets in 15 s"
+
+
+async def test_a_rolling_restart_keeps_the_room(server, open_page, redis_server) -> None:
+    host, listener = await open_page(), await open_page()
+    await host.goto("/")
+    await host.get_by_label("Your name", exact=True).fill("Host Ada")
+    await host.get_by_label("Title", exact=True).fill("Burning questions")
+    await host.get_by_role("button", name="Create room", exact=True).click()
+    await expect(host).to_have_url(re.compile(r"/rooms/[^/]+$"))
+    room_id = host.url.rstrip("/").rsplit("/", 1)[-1]
+    await host.get_by_role("button", name="Join room", exact=True).click()
+    await expect(host.get_by_text("Live — you're on stage")).to_be_visible(timeout=10_000)
+    await listener.goto(f"/rooms/{room_id}")
+    await listener.get_by_label("Your name", exact=True).fill("Listener Bo")
+    await listener.get_by_role("button", name="Join room", exact=True).click()
+    assert await packets_on(listener, 100, within_s=10) > 100
+
+    heard: list[tuple[float, int]] = []
+
+    async def listen() -> None:
+        while True:
+            heard.append((time.monotonic(), await listener.evaluate(PACKETS_RECEIVED)))
+            await asyncio.sleep(0.1)
+
+    ear = asyncio.create_task(listen())
+    try:
+        for _ in range(2):  # each worker in turn, as a deploy would
+            nodes = httpx.get(f"{server.base_url}/api/nodes").json()["nodes"]
+            os.kill(min(n["pid"] for n in nodes if n["alive"]), signal.SIGTERM)
+            await asyncio.sleep(8)  # drained, started again, registered
+    finally:
+        ear.cancel()
+    longest, since = 0.0, heard[0][0]
+    for (_, count), (at, more) in zip(heard, heard[1:]):
+        if more != count and more > 0:  # audio came in (a page that reconnected counts afresh)
+            since = at
+        longest = max(longest, at - since)
+    print(f"longest silence for the listener over two worker restarts: {longest:.2f} s")
+    assert longest < 3.0, f"the listener heard nothing for {longest:.1f} s during the restarts"
+    await expect(host.get_by_text("Live — you're on stage")).to_be_visible()
+    room = httpx.get(f"{server.base_url}/api/rooms/{room_id}").json()
+    assert room["counts"]["host"] == 1 and room["listeners"] == 1
