@@ -18,7 +18,6 @@ from server.identity import load_or_create_secret
 from server.media.aiortc_adapter import AiortcInternalsMoved
 from server.state.redis_server import RedisUnavailable, redis_url_for
 
-
 DRAIN_S = 10
 
 
