@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -17,12 +18,17 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class DropinServer:
-    """`dropin serve` with its own private Redis, in a temporary data directory."""
+    """`dropin serve` with its own private Redis, in a temporary data directory.
 
-    def __init__(self, port: int) -> None:
+    `env`: more environment for the server (e.g. DROPIN_WORKERS); `log`: a file its output is
+    appended to (by default it shares this process's stdout and stderr)."""
+
+    def __init__(self, port: int, *, env: dict[str, str] | None = None, log: Path | None = None) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self._data_dir = tempfile.TemporaryDirectory(prefix="dropin-bench-")
+        self._env = env or {}
+        self._log = log
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -30,13 +36,23 @@ class DropinServer:
         assert self._process is not None
         return self._process.pid
 
+    @property
+    def data_dir(self) -> Path:
+        """The server's --data-dir (its private Redis listens on data_dir/redis/redis.sock)."""
+        return Path(self._data_dir.name)
+
     def __enter__(self) -> DropinServer:
-        env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--port", str(self.port), "--data-dir", self._data_dir.name,
-             "--log-level", "warning"],
-            cwd=REPO, env=env,
-        )
+        env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"} | self._env
+        output = self._log.open("ab") if self._log is not None else None
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "server", "serve", "--port", str(self.port), "--data-dir",
+                 self._data_dir.name, "--log-level", "warning"],
+                cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT if output else None,
+            )
+        finally:
+            if output is not None:
+                output.close()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -85,6 +101,37 @@ def cpu_seconds(pid: int) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / CLOCK_TICKS
+
+
+def own_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of `pid` alone (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def start_time(pid: int) -> int | None:
+    """When `pid` started (clock ticks after boot), to tell it from a later process given the same id."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def kill_leftovers(started: dict[int, int | None]) -> list[int]:
+    """SIGKILL each process of `started` (pid: its start_time) that still runs as that same
+    process; returns the pids killed."""
+    killed = []
+    for pid, at in started.items():
+        if at is not None and start_time(pid) == at:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            except OSError:
+                pass
+    return killed
 
 
 def rss_bytes(pid: int) -> int:

@@ -1,0 +1,34 @@
+"""The image recipe carries every package the project installs (a package left out of the
+Dockerfile builds fine and fails at the first import), and the compose file's nodes are alike."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_image_copies_every_package() -> None:
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = [pattern.rstrip("*") for pattern in patterns]
+    dockerfile = (ROOT / "docker/Dockerfile").read_text()
+    for package in packages:
+        assert (ROOT / package / "__init__.py").exists()
+        assert f"COPY {package}/ /app/{package}/" in dockerfile, f"docker/Dockerfile does not copy {package}/"
+        assert f"/app/{package}/__init__.py" in dockerfile, f"the dependency layer lacks a stand-in for {package}/"
+
+
+def test_the_compose_nodes_share_redis_and_the_secret_and_sit_behind_the_balancer() -> None:
+    services = yaml.safe_load((ROOT / "docker/compose.yml").read_text())["services"]
+    nodes = [name for name, service in services.items() if "build" in service]
+    assert len(nodes) >= 2
+    for name in nodes:
+        environment = services[name]["environment"]
+        assert environment["REDIS_URL"] == "redis://redis:6379/0"
+        assert environment["DROPIN_SECRET"].startswith("${DROPIN_SECRET:?")
+    assert len({services[name]["volumes"][0] for name in nodes}) == len(nodes), "each node keeps its own data"
+    caddyfile = (ROOT / "docker/Caddyfile").read_text()
+    assert all(f"{name}:8000" in caddyfile for name in nodes)
