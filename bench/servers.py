@@ -120,18 +120,41 @@ def start_time(pid: int) -> int | None:
         return None
 
 
-def kill_leftovers(started: dict[int, int | None]) -> list[int]:
+def still_running(pid: int, started: int | None) -> bool:
+    """Whether `pid` is still the process that started at `started` (see start_time), and not a zombie."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return started is not None and int(fields[19]) == started and fields[0] not in ("Z", "X")
+
+
+def kill_leftovers(started: dict[int, int | None], grace_s: float = 0.0) -> list[int]:
     """SIGKILL each process of `started` (pid: its start_time) that still runs as that same
-    process; returns the pids killed."""
+    process after up to `grace_s` seconds; returns the pids killed."""
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and any(still_running(pid, at) for pid, at in started.items()):
+        time.sleep(0.1)
     killed = []
     for pid, at in started.items():
-        if at is not None and start_time(pid) == at:
+        if still_running(pid, at):
             try:
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
             except OSError:
                 pass
     return killed
+
+
+def own_rss_bytes(pid: int) -> int:
+    """Resident memory of `pid` alone (0 if it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def rss_bytes(pid: int) -> int:

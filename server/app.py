@@ -100,6 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
                 settings.reconnect_grace_s,
             )
             cascade = Cascade(redis, registry, router, secret)
+            registry.relay_stats = cascade.relay.stats
             app.state.service = RoomService(
                 store, feeds, app.state.tokens, settings, router, timers, registry, seats, cascade
             )

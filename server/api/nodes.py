@@ -22,6 +22,9 @@ class NodeOut(BaseModel):
     rooms: int
     members: int = Field(description="members whose connection this node serves")
     cpu: float = Field(description="the share of one core the node used over its last 2 s")
+    relay_sent: int = Field(description="audio datagrams the node sent to other nodes since it started")
+    relay_received: int
+    relay_rejected: int = Field(description="datagrams dropped: failed authentication, replayed or malformed")
     you: bool = Field(description="the node that answered")
 
 
@@ -36,6 +39,7 @@ async def nodes(request: Request) -> NodeList:
     return NodeList(nodes=[
         NodeOut(id=node.id, address=node.address, relay=node.relay, pid=node.pid, started_at=timestamp(node.started_at),
                 last_seen=timestamp(node.last_seen), alive=node.alive, rooms=node.rooms, members=node.members,
-                cpu=node.cpu, you=node.id == registry.node_id)
+                cpu=node.cpu, relay_sent=node.relay_sent, relay_received=node.relay_received,
+                relay_rejected=node.relay_rejected, you=node.id == registry.node_id)
         for node in await registry.nodes()
     ])

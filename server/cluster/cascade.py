@@ -6,10 +6,10 @@ role), asks the origin every second to keep sending the room (FOLLOW), and fans 
 packet the origin sends out to its own members. The origin sends each slot packet once to each
 node that follows the room, and tells them who is speaking and who holds which slot.
 
-Placement: the first node that opens a room's media while it has no live origin records itself
-(`_CLAIM`, atomic); a node whose origin stops heartbeating (server/cluster/registry.py) claims
-the room the same way, so the room's audio comes back on its own after an origin dies. An origin
-whose room has neither members nor followers any more lets the room go.
+Placement (server/cluster/placement.py) says which node is a room's origin; a node chosen for a
+room it has no members of opens the room when the first edge follows it. Every second each node
+asks again for its rooms, so when an origin stops heartbeating the room moves and its audio comes
+back on its own. An origin whose room has neither members nor followers any more lets it go.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import logging
 import struct
 import time
 from collections.abc import Callable, Hashable
-from typing import cast
 
 from aiortc.rtp import RtpPacket
 from redis.asyncio import Redis
 
-from server.cluster.registry import DEAD_AFTER_S, Registry
+from server.cluster.placement import Placement
+from server.cluster.registry import Registry
 from server.cluster.relay import Address, Kind, Relay, pack_str, unpack_str
 from server.media.forwarder import Forwarder
 from server.media.router import MediaRouter
@@ -40,28 +40,6 @@ IDLE_S = 5.0  # an origin with neither members nor followers for this long lets 
 SPEAKER = struct.Struct("!IHIBB")  # ssrc, sequence number, timestamp, marker, audio level (255: none)
 SLOT = struct.Struct("!BHIB")  # slot, sequence number, timestamp, marker
 NO_LEVEL = 255
-
-_CLAIM = """
--- KEYS: room hash, nodes. ARGV: this node's id, now, dead_after_s, key prefix.
--- The room's origin and its relay address; this node becomes it if there is none alive.
-if redis.call('HGET', KEYS[1], 'status') ~= 'live' then return false end
-local origin = redis.call('HGET', KEYS[1], 'origin')
-if origin and origin ~= ARGV[1] then
-  local seen = redis.call('ZSCORE', KEYS[2], origin)
-  if seen and tonumber(seen) >= tonumber(ARGV[2]) - tonumber(ARGV[3]) then
-    return {origin, redis.call('HGET', ARGV[4] .. ':node:' .. origin, 'relay') or ''}
-  end
-end
-redis.call('HSET', KEYS[1], 'origin', ARGV[1])
-return {ARGV[1], ''}
-"""
-
-_RELEASE = """
--- KEYS: room hash. ARGV: this node's id. Lets the room go if this node is its origin.
-if redis.call('HGET', KEYS[1], 'origin') == ARGV[1] then redis.call('HDEL', KEYS[1], 'origin') end
-return 0
-"""
-
 
 def _address(text: str) -> Address | None:
     host, _, port = text.rpartition(":")
@@ -100,8 +78,8 @@ class Cascade:
         self._registry = registry
         self._router = router
         self.relay = Relay(secret, int(registry.node_id, 16), self._received)
-        self._claim = redis.register_script(_CLAIM)
-        self._release = redis.register_script(_RELEASE)
+        self._placement = Placement(redis, registry.node_id)
+        self._adopting: set[asyncio.Task[None]] = set()
         self._origins: dict[str, Address | None] = {}  # room -> its origin's relay address; None: here
         self._followers: dict[str, _Followers] = {}  # rooms this node is the origin of
         self._task: asyncio.Task[None] | None = None
@@ -115,6 +93,8 @@ class Cascade:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        for task in list(self._adopting):
+            task.cancel()
         for room_id in list(self._followers):
             await self._let_go(room_id)
         self.relay.close()
@@ -138,13 +118,10 @@ class Cascade:
     # Placement
 
     async def _place(self, room_id: str, forwarder: Forwarder) -> None:
-        found = await self._claim(
-            keys=[keys.room(room_id), keys.NODES],
-            args=[self._registry.node_id, time.time(), DEAD_AFTER_S, keys.PREFIX],
-        )
-        if not found:
+        found = await self._placement.claim(room_id)
+        if found is None:
             return  # the room has ended; its feed will close it here
-        origin_id, relay = cast(list[str], found)
+        origin_id, relay = found
         if origin_id == self._registry.node_id:
             if self._origins.get(room_id, ...) is not None:
                 log.info("room %s: this node is its origin", room_id)
@@ -164,7 +141,7 @@ class Cascade:
     async def _let_go(self, room_id: str) -> None:
         self._followers.pop(room_id, None)
         try:
-            await self._release(keys=[keys.room(room_id)], args=[self._registry.node_id])
+            await self._placement.release(room_id)
         except TRANSIENT:
             pass  # its heartbeat will say the rest: the others claim the room once this node is gone
 
@@ -184,6 +161,22 @@ class Cascade:
             await self._place(room_id, forwarder)
         return False
 
+    async def _adopt(self, room_id: str, edge: Address) -> None:
+        """Open a room this node was placed as the origin of, for the edge that follows it."""
+        try:
+            slots = await self._redis.hget(keys.room(room_id), "slots")
+            if room_id in self._router.rooms() or not slots or not await self._placement.is_origin(room_id):
+                return
+        except TRANSIENT:
+            return  # the edge asks again in a second
+        forwarder = self._router.open_room(room_id, int(slots))
+        followers = self._followers.setdefault(room_id, _Followers(self.relay, room_id))
+        self._origins[room_id] = None
+        forwarder.upstream, forwarder.edges = None, followers
+        followers.nodes[edge] = time.monotonic()
+        followers.tell(edge, forwarder.speaking(), forwarder.assignment())
+        log.info("room %s: this node was placed as its origin", room_id)
+
     # Packets
 
     def _upstream(self, room_id: str, origin: Address) -> Callable[[Hashable, RtpPacket], None]:
@@ -201,6 +194,10 @@ class Cascade:
         room_id, at = unpack_str(body, 0)
         forwarder = self._router.rooms().get(room_id)
         if forwarder is None:
+            if kind is Kind.FOLLOW:  # this node may have been placed as the origin of a room it has no members of
+                task = asyncio.create_task(self._adopt(room_id, sender))
+                self._adopting.add(task)
+                task.add_done_callback(self._adopting.discard)
             return
         if kind is Kind.FOLLOW:
             followers = self._followers.get(room_id)

@@ -22,6 +22,7 @@ from typing import cast
 
 from redis.asyncio import Redis
 
+from server.cluster.relay import RelayStats
 from server.state import keys
 from server.state.storage import TRANSIENT, every
 
@@ -66,6 +67,9 @@ class Node:
     rooms: int
     members: int
     cpu: float  # the share of one core the node used over its last heartbeat
+    relay_sent: int  # datagrams to other nodes, since the node started
+    relay_received: int
+    relay_rejected: int
 
     @property
     def alive(self) -> bool:
@@ -85,6 +89,7 @@ class Registry:
         self._reachable_since: float | None = None
         self._registered = False
         self.relay_address = ""  # host:port of the node's relay socket, once it is open
+        self.relay_stats = RelayStats()  # the relay's figures, once it is open
         self._reconnect_grace_s = reconnect_grace_s
         self._started_at = time.time()
         self._reap = redis.register_script(_REAP)
@@ -112,7 +117,9 @@ class Registry:
             (
                 Node(id=node_id, address=entry["address"], relay=entry.get("relay", ""), pid=int(entry["pid"]),
                      started_at=float(entry["started_at"]), last_seen=last_seen, rooms=int(entry["rooms"]),
-                     members=int(entry["members"]), cpu=float(entry["cpu"]))
+                     members=int(entry["members"]), cpu=float(entry["cpu"]),
+                     relay_sent=int(entry.get("relay_sent", 0)), relay_received=int(entry.get("relay_received", 0)),
+                     relay_rejected=int(entry.get("relay_rejected", 0)))
                 for (node_id, last_seen), entry in zip(seen, entries) if entry
             ),
             key=lambda node: node.id,
@@ -131,6 +138,8 @@ class Registry:
                 "id": self.node_id, "address": self._address, "relay": self.relay_address, "pid": os.getpid(),
                 "started_at": self._started_at,
                 "rooms": len({room_id for room_id, _, _ in seated}), "members": len(seated), "cpu": self._cpu(),
+                "relay_sent": self.relay_stats.sent, "relay_received": self.relay_stats.received,
+                "relay_rejected": self.relay_stats.rejected,
             })
             pipe.zadd(keys.NODES, {self.node_id: now})
             _, added = await pipe.execute()

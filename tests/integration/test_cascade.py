@@ -10,7 +10,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -43,6 +43,23 @@ async def until(condition, timeout: float, what: str) -> None:
         await asyncio.sleep(0.2)
 
 
+@contextlib.asynccontextmanager
+async def busy(redis, node: RunningServer) -> AsyncIterator[str]:
+    """Make `node` look loaded to placement (as its heartbeat would say if it were), meanwhile."""
+    node_id = me(node)["id"]
+
+    async def keep_busy() -> None:
+        while True:
+            await redis.hset(f"dropin:node:{node_id}", "cpu", 0.95)
+            await asyncio.sleep(0.005)
+
+    task = asyncio.create_task(keep_busy())
+    try:
+        yield node_id
+    finally:
+        task.cancel()
+
+
 async def counts(people: list[Participant]) -> list[int]:
     return [await p.packets_received() for p in people]
 
@@ -55,7 +72,8 @@ async def test_a_room_over_two_nodes(two_nodes, redis) -> None:
     listeners = [Participant(node.ws_url, node.identity(f"Listener {n}")) for n, node in enumerate((a, a, b, b))]
     everyone = [host, speaker, *listeners]
     try:
-        await host.join(room_id)
+        async with busy(redis, b):
+            await host.join(room_id)  # opens the room's media on node A, the less loaded
         await speaker.join(room_id)
         for listener in listeners:
             await listener.join(room_id)
@@ -66,7 +84,7 @@ async def test_a_room_over_two_nodes(two_nodes, redis) -> None:
         await speaker.connect_media(ToneTrack(880))
         for listener in listeners:
             await listener.connect_media()
-        assert await redis.hget(f"dropin:room:{room_id}", "origin") == me(a)["id"]  # the first to open it
+        assert await redis.hget(f"dropin:room:{room_id}", "origin") == me(a)["id"]
 
         async def all_hear_both() -> bool:
             for listener in listeners:
@@ -114,7 +132,8 @@ async def test_the_room_survives_its_origin(two_nodes, redis) -> None:
     origin_listener = Participant(a.ws_url, a.identity("Early"))
     listener = Participant(b.ws_url, b.identity("Listener"))
     try:
-        await origin_listener.join(room_id)  # the room's media opens first on node A: A is the origin
+        async with busy(redis, b):
+            await origin_listener.join(room_id)  # the room's media opens first on node A: A is the origin
         await origin_listener.connect_media()
         await host.join(room_id)
         await listener.join(room_id)
@@ -181,3 +200,33 @@ async def test_workers_on_one_port_are_nodes_of_one_room(redis_server, tmp_path,
                 assert heard - before >= 0.99 * sent, f"a listener heard {heard - before} of {sent}"
         finally:
             await asyncio.gather(host.close(), *(p.close() for p in listeners), return_exceptions=True)
+
+
+async def test_a_room_opened_on_a_busy_node_is_placed_on_another(two_nodes, redis) -> None:
+    a, b = two_nodes
+    b_id = me(b)["id"]
+
+    async def b_settled() -> bool:  # a node is busy for a moment after it starts
+        return me(b)["cpu"] < 0.5
+
+    await until(b_settled, 10, "node B settles after starting")
+    host_token = a.identity("Host")
+    room_id = a.create_room(host_token)
+    host = Participant(a.ws_url, host_token)
+    listeners = [Participant(a.ws_url, a.identity(f"Listener {n}")) for n in range(2)]
+    try:
+        async with busy(redis, a):
+            await host.join(room_id)  # opens the room's media on the busy node A
+        assert await redis.hget(f"dropin:room:{room_id}", "origin") == b_id
+        await host.connect_media(ToneTrack(440))
+        for listener in listeners:
+            await listener.join(room_id)
+            await listener.connect_media()
+
+        async def hear() -> bool:
+            return all([await p.packets_received() > 50 for p in listeners])
+
+        await until(hear, 10, "listeners on A hear the host on A through the origin on B, which has no members")
+        assert media(b)["relay"]["received"] > 50 and media(a)["relayed_up"] > 50
+    finally:
+        await asyncio.gather(host.close(), *(p.close() for p in listeners), return_exceptions=True)
