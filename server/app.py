@@ -4,11 +4,15 @@ services behind them. `create_app(settings)` is what `dropin serve` runs and wha
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
+import signal
 import socket
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from types import FrameType
 
 from aiortc import RTCIceServer
 from fastapi import FastAPI, WebSocket
@@ -30,6 +34,8 @@ from server.state.rooms import RoomStore
 from server.state.storage import feed_client, request_client
 from server.state.timers import Timers
 from signaling.session import Session
+
+log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -68,6 +74,27 @@ WORKER_SETTINGS = "DROPIN_WORKER_SETTINGS"  # how `dropin serve --workers N` han
 def worker_app() -> FastAPI:
     """One worker of `dropin serve --workers N` (uvicorn calls this in each worker process)."""
     return create_app(Settings.model_validate_json(os.environ[WORKER_SETTINGS]))
+
+
+def exit_on_second_sigterm() -> None:
+    """While the node drains after a SIGTERM, a second one exits at once (uvicorn only does that
+    for a second Ctrl-C). Called once uvicorn has its own handler in place, which runs first."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # not served by uvicorn's main loop (an embedding test client): nothing to drain
+    draining = signal.getsignal(signal.SIGTERM)
+    if not callable(draining):
+        return
+    terms = 0
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        nonlocal terms
+        terms += 1
+        if terms > 1:
+            log.warning("a second SIGTERM: exiting without waiting for the drain")
+            os._exit(0)
+        draining(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_term)
 
 
 def advertised(host: str) -> str:
@@ -111,6 +138,7 @@ def create_app(settings: Settings) -> FastAPI:
             relay_host, relay_port = await cascade.start(settings.host, settings.relay_port)
             registry.relay_address = f"{advertised(relay_host)}:{relay_port}"
             registry.start()
+            exit_on_second_sigterm()
             try:
                 yield
             finally:

@@ -14,7 +14,7 @@ import httpx
 import redis
 
 from server.state.redis_server import RedisServer
-from support import free_port
+from support import free_port, serving
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -111,3 +111,16 @@ def test_help_documents_every_setting() -> None:
     )
     for option in ("--host", "--port", "--data-dir", "--redis-url", "--ice-server", "--log-level", "REDIS_URL"):
         assert option in result.stdout
+
+
+def test_a_second_sigterm_ends_the_drain_at_once(tmp_path) -> None:
+    with RedisServer(tmp_path / "redis") as own_redis, serving(own_redis.url, tmp_path / "node") as node:
+        own_redis.stop()  # the drain can't tell Redis, so it takes seconds of retries
+        node.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert node.process.poll() is None, "the node drains after the first SIGTERM"
+        node.process.send_signal(signal.SIGTERM)
+        second = time.monotonic()
+        node.process.wait(timeout=5)
+        assert time.monotonic() - second < 1.0
+        assert "a second SIGTERM" in node.log
