@@ -4,12 +4,14 @@ For each configuration, one run each (interleaved with --repeat): one node (`dro
 DROPIN_WORKERS=1) as the baseline, then DROPIN_WORKERS=W. Each start is a fresh `dropin serve`
 with its own private Redis (a temporary --data-dir); we wait until GET /api/nodes lists W alive
 nodes. Then, as in bench/fanout.py (whose bots this reuses): a room with `--speakers` slots; the
-host (a speaker bot) joins first, so its node opens the room's media and is the room's origin;
-the other speakers join and are invited on stage; L listener bots (spread over bot processes)
-connect through the shared port, landing on whichever worker the kernel hands each connection
-to. The speakers talk for `--seconds`, and we report:
+host (a speaker bot) joins first and opens the room's media, so the room's origin is placed
+then (on the host's node, or on a less loaded one: server/cluster/placement.py); the other
+speakers join and are invited on stage; L listener bots (spread over bot processes) connect
+through the shared port, landing on whichever worker the kernel hands each connection to. The
+speakers talk for `--seconds`, and we report:
 
-- members per node (GET /api/nodes `members`, speakers included; the origin is marked *);
+- members per node (GET /api/nodes `members`, speakers included); the origin, read from the
+  room's hash in the server's Redis, is marked *;
 - delivery: packets the listeners received / (packets sent × listeners);
 - server CPU per delivered packet: user + system time of the server's whole process tree
   (uvicorn's supervisor, the workers, redis-server) over the talking time, divided by the
@@ -284,6 +286,18 @@ def log_problems(offset: int) -> list[str]:
 # One run
 
 
+class Bots(Workers):
+    """bench/fanout.py's bot processes, which can also be killed at once (on an error, or when
+    this process is stopped, rather than waiting for bots that wait for a command)."""
+
+    def kill(self) -> None:
+        for process in self._processes:
+            if process.is_alive():
+                process.kill()
+        for process in self._processes:
+            process.join(timeout=5)
+
+
 def bot_processes(listeners: int) -> int:
     """Listener bot processes: one per core, each with at least LISTENERS_PER_BOT[0], and more than
     one per core where each would otherwise get over LISTENERS_PER_BOT[1]."""
@@ -319,7 +333,7 @@ async def connect_listeners(label: str, pipes: list, listeners: int, timeout: fl
     ready, connected, warnings = 0, 0, []
     while ready < len(pipes):
         if time.monotonic() > deadline:
-            raise SystemExit(f"{label} only {connected} of {listeners} listeners connected in {timeout:.0f} s")
+            raise SystemExit(f"\n{label} only {connected} of {listeners} listeners connected in {timeout:.0f} s")
         for pipe in pipes:
             while pipe.poll():
                 kind, value = await receive(pipe, 0)
@@ -337,7 +351,7 @@ async def connect_listeners(label: str, pipes: list, listeners: int, timeout: fl
 async def measure(label: str, server: DropinServer, workers: int, target: Target, speakers: int, listeners: int,
                   seconds: float, connect_s: float) -> Row:
     """Speakers on stage, listeners connected; talk for `seconds`, collect."""
-    bots = Workers()
+    bots = Bots()
     try:
         progress(f"{label} speakers joining")
         speaker_pipe = bots.spawn(speaker_worker_main, target, speakers, seconds)
@@ -381,6 +395,9 @@ async def measure(label: str, server: DropinServer, workers: int, target: Target
             results.extend(listener_results)
         speaker_pipe.send("stop")
         progress("")
+    except BaseException:
+        bots.kill()
+        raise
     finally:
         bots.stop()
     nodes = [
@@ -486,6 +503,12 @@ def notes(rows: list[Row]) -> str:
                      f"answered one of the connections opened to read their `/api/media`; the relay figure "
                      "stands on the others (twice the origin's sent + received, when the origin answered: "
                      "every relay datagram goes between the origin and an edge).")
+    for row in clustered:
+        edges = row.speakers_on_edges
+        if edges is not None and edges > row.speakers - 0.5:
+            lines.append(f"- {row.workers} workers, {row.listeners} listeners: none of the {row.speakers} speakers "
+                         "(the host included) was on the origin's node: placement put the room on another, "
+                         "less loaded node, so every speaker's packets went up the relay.")
     low = [row for row in rows if row.delivery < 0.995]
     for row in low:
         lines.append(f"- **Delivery {row.delivery:.2%}** with {row.workers} worker(s), {row.listeners} listeners.")
@@ -508,7 +531,8 @@ def write_docs(rows: list[Row], command: str, workers: int, repeat: int) -> None
         f"{', '.join(sorted({str(bot_processes(row.listeners)) for row in rows}))} processes). Each row is a fresh "
         "`dropin serve` with its own Redis: one node (`DROPIN_WORKERS=1`), then "
         f"`DROPIN_WORKERS={workers}` (uvicorn's supervisor, one shared port). The host, a speaker bot, joins "
-        "first, so its node is the room's origin (marked *); the other speakers and the listeners land on "
+        "first and opens the room's media, which places the room's origin (marked *, read from the room's hash "
+        "in Redis): on the host's node or a less loaded one. The other speakers and the listeners land on "
         "whichever worker the kernel hands their connection to (members per node from `GET /api/nodes`, "
         "speakers included). CPU is the server's whole process tree (supervisor, workers, redis-server) over "
         "the talking time, divided by the packets the listeners received; next to it, that CPU by node (origin "
@@ -518,7 +542,7 @@ def write_docs(rows: list[Row], command: str, workers: int, repeat: int) -> None
         "`speakers on edges` is the speakers' packets relayed up to the origin over one speaker's packets. "
         "Latency is from the speaker bot's send to the kernel's receive time at the last listener. RSS per "
         "node is each worker's own; server RSS is the whole tree. The server log is checked for errors and "
-        "warnings. " + runs + "\n\n"
+        "warnings." + (" " + runs).rstrip() + "\n\n"
         + table(medians(rows)) + "\n" + ratios(rows, workers) + notes(rows) + MARK_END
     )
     record_section(MARK_START, MARK_END, section)
