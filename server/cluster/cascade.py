@@ -19,7 +19,7 @@ import json
 import logging
 import struct
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 
 from aiortc.rtp import RtpPacket
 from redis.asyncio import Redis
@@ -68,6 +68,25 @@ class _Followers:
         said = json.dumps({"speaking": sorted(map(str, speaking)),
                            "holders": [None if h is None else str(h) for h in holders]})
         self._relay.send(node, Kind.SPEAKERS, self._room + said.encode())
+
+
+class _Origin:
+    """The room's origin on another node, as this edge sends to it. Implements forwarder.Upstream."""
+
+    def __init__(self, relay: Relay, room_id: str, origin: Address) -> None:
+        self._relay = relay
+        self._room = pack_str(room_id)
+        self.address = origin
+
+    def packet(self, member: Hashable, packet: RtpPacket) -> None:
+        level = packet.extensions.audio_level
+        head = SPEAKER.pack(packet.ssrc, packet.sequence_number, packet.timestamp, packet.marker,
+                            level[1] if level is not None else NO_LEVEL)
+        body = b"".join((self._room, pack_str(str(member)), head, packet.payload))
+        self._relay.send(self.address, Kind.SPEAKER, body)
+
+    def stop(self, member: Hashable) -> None:
+        self._relay.send(self.address, Kind.STOP, self._room + pack_str(str(member)))
 
 
 class Cascade:
@@ -135,7 +154,7 @@ class Cascade:
         self._followers.pop(room_id, None)
         self._origins[room_id] = origin
         forwarder.edges = None
-        forwarder.upstream = self._upstream(room_id, origin)
+        forwarder.upstream = _Origin(self.relay, room_id, origin)
         self.relay.send(origin, Kind.FOLLOW, pack_str(room_id))
 
     async def _let_go(self, room_id: str) -> None:
@@ -179,16 +198,6 @@ class Cascade:
 
     # Packets
 
-    def _upstream(self, room_id: str, origin: Address) -> Callable[[Hashable, RtpPacket], None]:
-        room = pack_str(room_id)
-
-        def send(member: Hashable, packet: RtpPacket) -> None:
-            level = packet.extensions.audio_level
-            head = SPEAKER.pack(packet.ssrc, packet.sequence_number, packet.timestamp, packet.marker,
-                                level[1] if level is not None else NO_LEVEL)
-            self.relay.send(origin, Kind.SPEAKER, b"".join((room, pack_str(str(member)), head, packet.payload)))
-
-        return send
 
     def _received(self, kind: Kind, body: bytes, sender: Address) -> None:
         room_id, at = unpack_str(body, 0)
@@ -205,9 +214,12 @@ class Cascade:
                 if sender not in followers.nodes:
                     followers.tell(sender, forwarder.speaking(), forwarder.assignment())
                 followers.nodes[sender] = time.monotonic()
-        elif kind is Kind.SPEAKER:
+        elif kind in (Kind.SPEAKER, Kind.STOP):
             if room_id in self._followers:
                 member, at = unpack_str(body, at)
+                if kind is Kind.STOP:
+                    forwarder.allow(member, False)
+                    return
                 ssrc, seq, ts, marker, level = SPEAKER.unpack_from(body, at)
                 forwarder.take(member, None if level == NO_LEVEL else level, ssrc, seq, ts, marker,
                                body[at + SPEAKER.size:])

@@ -13,6 +13,7 @@ Kinds (bodies are length-prefixed strings, then fixed fields, then the Opus payl
   timestamp, marker).
 - SPEAKERS, origin to edge: who is speaking and who holds each slot (room, JSON).
 - FOLLOW, edge to origin, every second while the edge has members in the room: "send me it".
+- STOP, edge to origin: one of the edge's speakers may no longer speak (room, member).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Kind(IntEnum):
     SLOT = 2
     SPEAKERS = 3
     FOLLOW = 4
+    STOP = 5
 
 
 @dataclass(slots=True)

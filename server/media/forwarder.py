@@ -35,7 +35,14 @@ FORWARD_SAMPLES = 8192
 
 MemberId = Hashable
 SpeakersListener = Callable[[set[MemberId], list[MemberId | None]], None]
-Upstream = Callable[[MemberId, RtpPacket], None]
+
+
+class Upstream(Protocol):
+    """The room's origin on another node, as an edge sends to it."""
+
+    def packet(self, member: MemberId, packet: RtpPacket) -> None: ...
+    def stop(self, member: MemberId) -> None: ...
+
 
 
 class Edges(Protocol):
@@ -101,6 +108,8 @@ class Forwarder:
         if allowed:
             self._speakers.add(member)
         else:
+            if member in self._speakers and self.upstream is not None:
+                self.upstream.stop(member)  # the origin frees their slot for the next voice
             self._speakers.discard(member)
             index = self._assignment.remove(member)
             if index is not None:
@@ -128,7 +137,7 @@ class Forwarder:
             return
         if self.upstream is not None:
             self.stats.relayed_up += 1
-            self.upstream(member, packet)
+            self.upstream.packet(member, packet)
             return
         level = packet.extensions.audio_level
         self.take(member, level[1] if level is not None else None, packet.ssrc, packet.sequence_number,

@@ -230,3 +230,41 @@ async def test_a_room_opened_on_a_busy_node_is_placed_on_another(two_nodes, redi
         assert media(b)["relay"]["received"] > 50 and media(a)["relayed_up"] > 50
     finally:
         await asyncio.gather(host.close(), *(p.close() for p in listeners), return_exceptions=True)
+
+
+async def test_a_speaker_off_the_stage_frees_their_slot_at_an_origin_with_no_members(two_nodes, redis) -> None:
+    a, b = two_nodes
+
+    async def b_settled() -> bool:
+        return me(b)["cpu"] < 0.5
+
+    await until(b_settled, 10, "node B settles after starting")
+    host_token = a.identity("Host")
+    room_id = a.create_room(host_token)
+    host, speaker = Participant(a.ws_url, host_token), Participant(a.ws_url, a.identity("Speaker"))
+    listener = Participant(a.ws_url, a.identity("Listener"))
+    try:
+        async with busy(redis, a):
+            await host.join(room_id)  # the origin goes to B, which has no members: it never reads the log
+        await speaker.join(room_id)
+        await listener.join(room_id)
+        await host.client.request("invite", target=speaker.welcome.you.id)
+        await speaker.client.request("accept_invite")
+        await host.connect_media(ToneTrack(440))
+        await speaker.connect_media(ToneTrack(880))
+        await listener.connect_media()
+
+        async def speaker_holds_a_slot() -> bool:
+            return sorted(await listener.packets_per_slot())[-2] > 20
+
+        await until(speaker_holds_a_slot, 10, "the listener hears both")
+        await host.client.request("move_to_audience", target=speaker.welcome.you.id)
+        deadline = time.monotonic() + 3
+        while True:
+            event = await asyncio.wait_for(listener.client.events.get(), deadline - time.monotonic())
+            if event.type == "speakers" and all(
+                slot.speaker is None or slot.speaker.id != speaker.welcome.you.id for slot in event.slots
+            ):
+                break  # the origin gave the slot up at once, not when someone next needs it
+    finally:
+        await asyncio.gather(host.close(), speaker.close(), listener.close(), return_exceptions=True)
