@@ -26,6 +26,7 @@ from server.config import Settings
 from server.identity import TokenIssuer, load_or_create_secret
 from server.media.aiortc_adapter import check_internals
 from server.media.router import MediaRouter
+from server.processes import die_with_parent
 from server.schedule.service import ScheduleService
 from server.seats import Seats
 from server.service import RoomService
@@ -73,6 +74,7 @@ WORKER_SETTINGS = "DROPIN_WORKER_SETTINGS"  # how `dropin serve --workers N` han
 
 def worker_app() -> FastAPI:
     """One worker of `dropin serve --workers N` (uvicorn calls this in each worker process)."""
+    die_with_parent()  # should the supervisor be killed, its workers drain and go too
     return create_app(Settings.model_validate_json(os.environ[WORKER_SETTINGS]))
 
 

@@ -170,7 +170,7 @@ def serving(redis_url: str, tmp_path: Path, port: int | None = None, **env: str)
     finally:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=20)  # a node drains for up to 10 s
         except subprocess.TimeoutExpired:
             process.kill()
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import importlib
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,16 +13,7 @@ from types import ModuleType
 
 import redis
 
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: ask Linux to SIGTERM it when the node dies, however it dies."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):  # not Linux: stop() still runs on a clean exit
-        pass
+from server.processes import die_with_parent
 
 
 class RedisUnavailable(RuntimeError):
@@ -85,7 +74,7 @@ class RedisServer:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
             # Its own process group: a Ctrl-C or a service manager's SIGTERM to the node's group
             # must not stop Redis before the node's workers have let their members go.
             process_group=0,

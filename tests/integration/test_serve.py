@@ -124,3 +124,17 @@ def test_a_second_sigterm_ends_the_drain_at_once(tmp_path) -> None:
         node.process.wait(timeout=5)
         assert time.monotonic() - second < 1.0
         assert "a second SIGTERM" in node.log
+
+
+def test_workers_go_when_their_supervisor_is_killed(redis_server, tmp_path) -> None:
+    with serving(redis_server.url, tmp_path, DROPIN_WORKERS="2") as node:
+        deadline = time.monotonic() + 15
+        while len(pids := [n["pid"] for n in httpx.get(f"{node.base_url}/api/nodes").json()["nodes"]]) < 2:
+            assert time.monotonic() < deadline, "two workers register"
+            time.sleep(0.2)
+        node.process.kill()
+        node.process.wait()
+        deadline = time.monotonic() + 15
+        while any(os.path.exists(f"/proc/{pid}") for pid in pids):
+            assert time.monotonic() < deadline, "no orphaned worker goes on serving"
+            time.sleep(0.2)
