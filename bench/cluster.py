@@ -68,6 +68,7 @@ from bench.fanout import (  # noqa: E402
     DRAIN_S,
     Target,
     Workers,
+    connect_listeners,
     free_port,
     latency,
     listener_worker_main,
@@ -325,27 +326,6 @@ async def run_one(workers: int, speakers: int, listeners: int, seconds: float, c
         row = await measure(label, server, workers, target, speakers, listeners, seconds, connect_s)
     row.log = log_problems(offset)
     return row
-
-
-async def connect_listeners(label: str, pipes: list, listeners: int, timeout: float) -> tuple[int, list[str]]:
-    """Wait until every listener bot process is ready; the listeners connected and the warnings."""
-    deadline = time.monotonic() + timeout
-    ready, connected, warnings = 0, 0, []
-    while ready < len(pipes):
-        if time.monotonic() > deadline:
-            raise SystemExit(f"\n{label} only {connected} of {listeners} listeners connected in {timeout:.0f} s")
-        for pipe in pipes:
-            while pipe.poll():
-                kind, value = await receive(pipe, 0)
-                if kind == "connected":
-                    connected += 1
-                elif kind == "warn":
-                    warnings.append(value)
-                elif kind == "ready":
-                    ready += 1
-        progress(f"{label} listeners connected {connected}/{listeners}")
-        await asyncio.sleep(0.2)
-    return connected, warnings
 
 
 async def measure(label: str, server: DropinServer, workers: int, target: Target, speakers: int, listeners: int,

@@ -298,6 +298,30 @@ async def receive(conn: Connection, timeout: float) -> Any:
         raise SystemExit("a bot process died (its traceback is above)") from None
 
 
+CONNECT_S = 600  # every listener bot connected by then, or the run stops
+
+
+async def connect_listeners(label: str, pipes: list, listeners: int, timeout: float) -> tuple[int, list[str]]:
+    """Wait until every listener bot process is ready; the listeners connected and the warnings."""
+    deadline = time.monotonic() + timeout
+    ready, connected, warnings = 0, 0, []
+    while ready < len(pipes):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"\n{label} only {connected} of {listeners} listeners connected in {timeout:.0f} s")
+        for pipe in pipes:
+            while pipe.poll():
+                kind, value = await receive(pipe, 0)
+                if kind == "connected":
+                    connected += 1
+                elif kind == "warn":
+                    warnings.append(value)
+                elif kind == "ready":
+                    ready += 1
+        progress(f"{label} listeners connected {connected}/{listeners}")
+        await asyncio.sleep(0.2)
+    return connected, warnings
+
+
 async def measure(label: str, target: Target, pid: int, speakers: int, listeners: int, seconds: float,
                   worker_count: int) -> Row:
     """One run against a started server: connect, talk for `seconds`, collect."""
@@ -308,19 +332,7 @@ async def measure(label: str, target: Target, pid: int, speakers: int, listeners
         target.feeds = tuple(message[1])
         chunks = [list(range(listeners))[w::worker_count] for w in range(worker_count)]
         pipes = [workers.spawn(listener_worker_main, target, chunk) for chunk in chunks if chunk]
-        ready, connected_count, warnings = 0, 0, []
-        while ready < len(pipes):
-            for pipe in pipes:
-                while pipe.poll():
-                    kind, value = await receive(pipe, 0)
-                    if kind == "connected":
-                        connected_count += 1
-                    elif kind == "warn":
-                        warnings.append(value)
-                    elif kind == "ready":
-                        ready += 1
-            progress(f"[{label} N={listeners}] listeners connected {connected_count}/{listeners}")
-            await asyncio.sleep(0.2)
+        _, warnings = await connect_listeners(f"[{label} N={listeners}]", pipes, listeners, CONNECT_S)
         for warning in warnings[:3]:
             print(f"\n  {warning}", file=sys.stderr)
         await asyncio.sleep(1.0)  # let the joins settle
