@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 
 from signaling import messages as m
 from signaling.client import SignalingClient
@@ -200,3 +201,21 @@ async def packets_on(page: Page, more_than: int, within_s: float) -> int:
             break
         await asyncio.sleep(0.25)
     return received
+
+
+async def host_and_listener_pages(host: Page, listener: Page) -> str:
+    """Through the buttons: Ada opens a room and goes live from one page, Bo joins it from the
+    other and hears her. Returns the room's id."""
+    await host.goto("/")
+    await host.get_by_label("Your name", exact=True).fill("Host Ada")
+    await host.get_by_label("Title", exact=True).fill("Burning questions")
+    await host.get_by_role("button", name="Create room", exact=True).click()
+    await expect(host).to_have_url(re.compile(r"/rooms/[^/]+$"))
+    room_id = host.url.rstrip("/").rsplit("/", 1)[-1]
+    await host.get_by_role("button", name="Join room", exact=True).click()
+    await expect(host.get_by_text("Live — you're on stage")).to_be_visible(timeout=10_000)
+    await listener.goto(f"/rooms/{room_id}")
+    await listener.get_by_label("Your name", exact=True).fill("Listener Bo")
+    await listener.get_by_role("button", name="Join room", exact=True).click()
+    assert await packets_on(listener, 100, within_s=10) > 100, "the listener hears the host"
+    return room_id

@@ -3,30 +3,18 @@ they are reconnecting, rejoin by themselves, and the listener hears the host aga
 
 from __future__ import annotations
 
-import re
 import signal
 
 from playwright.async_api import expect
 
-from support import packets_on, serving
+from support import host_and_listener_pages, packets_on, serving
 
 
 async def test_pages_reconnect_by_themselves_after_their_node_is_killed(
     server, open_page, redis_server, tmp_path
 ) -> None:
     host, listener = await open_page(), await open_page()
-    await host.goto("/")
-    await host.get_by_label("Your name", exact=True).fill("Host Ada")
-    await host.get_by_label("Title", exact=True).fill("Burning questions")
-    await host.get_by_role("button", name="Create room", exact=True).click()
-    await expect(host).to_have_url(re.compile(r"/rooms/[^/]+$"))
-    await host.get_by_role("button", name="Join room", exact=True).click()
-    await expect(host.get_by_text("Live — you're on stage")).to_be_visible(timeout=10_000)
-    await listener.goto("/")
-    await listener.get_by_label("Your name", exact=True).fill("Listener Bo")
-    await listener.get_by_role("button", name="Join Burning questions", exact=True).click()
-    await listener.get_by_role("button", name="Join room", exact=True).click()
-    assert await packets_on(listener, 100, within_s=10) > 100
+    await host_and_listener_pages(host, listener)
 
     server.process.send_signal(signal.SIGKILL)
     server.process.wait()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 import time
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ import pytest
 import redis
 from playwright.async_api import expect
 
-from support import PACKETS_RECEIVED, RunningServer, packets_on, serving
+from support import PACKETS_RECEIVED, RunningServer, host_and_listener_pages, packets_on, serving
 
 # Notes whether the page ever shows "Reconnecting…" from now on, however briefly.
 SAW_RECONNECTING = """
@@ -44,18 +43,7 @@ def server(redis_server, tmp_path) -> Iterator[RunningServer]:
 
 async def test_pages_come_back_when_the_origin_worker_is_killed(server, open_page, redis_server) -> None:
     host, listener = await open_page(), await open_page()
-    await host.goto("/")
-    await host.get_by_label("Your name", exact=True).fill("Host Ada")
-    await host.get_by_label("Title", exact=True).fill("Burning questions")
-    await host.get_by_role("button", name="Create room", exact=True).click()
-    await expect(host).to_have_url(re.compile(r"/rooms/[^/]+$"))
-    room_id = host.url.rstrip("/").rsplit("/", 1)[-1]
-    await host.get_by_role("button", name="Join room", exact=True).click()
-    await expect(host.get_by_text("Live — you're on stage")).to_be_visible(timeout=10_000)
-    await listener.goto(f"/rooms/{room_id}")
-    await listener.get_by_label("Your name", exact=True).fill("Listener Bo")
-    await listener.get_by_role("button", name="Join room", exact=True).click()
-    assert await packets_on(listener, 100, within_s=10) > 100
+    room_id = await host_and_listener_pages(host, listener)
 
     origin = redis.Redis.from_url(redis_server.url, decode_responses=True).hget(f"dropin:room:{room_id}", "origin")
     time.sleep(2.1)  # a heartbeat: the nodes' member counts are current
@@ -78,18 +66,7 @@ async def test_pages_come_back_when_the_origin_worker_is_killed(server, open_pag
 
 async def test_a_rolling_restart_keeps_the_room(server, open_page, redis_server) -> None:
     host, listener = await open_page(), await open_page()
-    await host.goto("/")
-    await host.get_by_label("Your name", exact=True).fill("Host Ada")
-    await host.get_by_label("Title", exact=True).fill("Burning questions")
-    await host.get_by_role("button", name="Create room", exact=True).click()
-    await expect(host).to_have_url(re.compile(r"/rooms/[^/]+$"))
-    room_id = host.url.rstrip("/").rsplit("/", 1)[-1]
-    await host.get_by_role("button", name="Join room", exact=True).click()
-    await expect(host.get_by_text("Live — you're on stage")).to_be_visible(timeout=10_000)
-    await listener.goto(f"/rooms/{room_id}")
-    await listener.get_by_label("Your name", exact=True).fill("Listener Bo")
-    await listener.get_by_role("button", name="Join room", exact=True).click()
-    assert await packets_on(listener, 100, within_s=10) > 100
+    room_id = await host_and_listener_pages(host, listener)
 
     heard: list[tuple[float, int]] = []
 
