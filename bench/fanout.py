@@ -198,6 +198,7 @@ async def connect_speakers(target: Target, count: int) -> tuple[list[RTCPeerConn
                 await speaker.connect_media(ParkedTrack(), before_offer=quiet)
                 await host.client.request("invite", target=welcome.you.id)
                 await speaker.client.request("accept_invite")
+                await speaker.client.request("unmute_self")
                 speakers.append(speaker)
         pcs = [speaker.pc for speaker in speakers]
         closers = [speaker.close for speaker in speakers]

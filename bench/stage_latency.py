@@ -69,6 +69,7 @@ async def run(rounds: int, audience_size: int, base: str) -> tuple[list[float], 
             await host.client.request("invite", target=speaker_id)
             slot_counts = await audience[0].packets_per_slot()
             await speaker.client.request("accept_invite")
+            await speaker.client.request("unmute_self")  # a new speaker arrives muted
             accepted = time.perf_counter()
             # The speaker takes the first free slot (slot 1; the host holds slot 0).
             arrived = await first_arrival(audience[0], 1, slot_counts[1])

@@ -80,6 +80,7 @@ async def test_a_room_over_two_nodes(two_nodes, redis) -> None:
         await speaker.client.request("raise_hand")
         await host.client.request("invite", target=speaker.welcome.you.id)
         await speaker.client.request("accept_invite")
+        await speaker.client.request("unmute_self")  # a new speaker arrives muted
         await host.connect_media(ToneTrack(440))
         await speaker.connect_media(ToneTrack(880))
         for listener in listeners:
@@ -250,6 +251,7 @@ async def test_a_speaker_off_the_stage_frees_their_slot_at_an_origin_with_no_mem
         await listener.join(room_id)
         await host.client.request("invite", target=speaker.welcome.you.id)
         await speaker.client.request("accept_invite")
+        await speaker.client.request("unmute_self")  # a new speaker arrives muted
         await host.connect_media(ToneTrack(440))
         await speaker.connect_media(ToneTrack(880))
         await listener.connect_media()

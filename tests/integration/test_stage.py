@@ -55,6 +55,9 @@ async def test_hand_invite_accept_brings_a_listener_on_stage(room) -> None:
     await ada.act("accept_invite")
     update = await bo.expect("member_updated")
     assert (update.member.name, update.member.role) == ("Ada", "speaker")
+    assert update.member.muted, "an accepted invitation brings the speaker on stage muted"
+    await ada.act("unmute_self")
+    assert not (await bo.expect("member_updated")).member.muted
     await host.settle()
     await bo.settle()
     assert host.view.hands == {}

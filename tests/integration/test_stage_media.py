@@ -36,6 +36,7 @@ async def test_a_listener_brought_on_stage_is_heard_then_silenced_by_a_mute(serv
         await ada.client.request("raise_hand")
         await host.client.request("invite", target=ada.welcome.you.id)
         await ada.client.request("accept_invite")
+        await ada.client.request("unmute_self")  # a new speaker arrives muted
         ada.replace_microphone(ToneTrack(660))  # what the browser does: no renegotiation
 
         async def ada_heard() -> bool:

@@ -56,6 +56,9 @@ elseif action == 'accept_invite' or action == 'decline_invite' then
   redis.call('HDEL', K_INVITES, actor.id)
   if action == 'accept_invite' then
     log({type = 'invite_ended', id = actor.id, outcome = 'accepted'})
+    -- On stage muted, as Clubhouse does: the new speaker checks their microphone, then unmutes.
+    actor.muted = true
+    actor.muted_by = 'self'
     set_role(actor, 'speaker', now)
   else
     log({type = 'invite_ended', id = actor.id, outcome = 'declined'})
