@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import FrameType
 
-from aiortc import RTCIceServer
 from fastapi import FastAPI, WebSocket
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
@@ -26,6 +25,7 @@ from server.config import Settings
 from server.identity import TokenIssuer, load_or_create_secret
 from server.media.aiortc_adapter import check_internals
 from server.media.router import MediaRouter
+from server.media.turn import IceServers
 from server.processes import die_with_parent
 from server.schedule.service import ScheduleService
 from server.seats import Seats
@@ -109,6 +109,14 @@ def advertised(host: str) -> str:
 def create_app(settings: Settings) -> FastAPI:
     check_internals()
     limits = settings.limits
+    ice = IceServers(
+        stun_urls=[url for server in settings.ice_servers for url in server.urls],
+        turn_urls=settings.turn_urls,
+        turn_secret=settings.turn_secret,
+        turn_ttl_s=settings.turn_ttl_s,
+    )
+    if ice.turn_urls:
+        log.info("browsers may relay through TURN: %s (credentials last %d s)", " ".join(ice.turn_urls), ice.turn_ttl_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -117,10 +125,7 @@ def create_app(settings: Settings) -> FastAPI:
             feeds = feed_client(url)
             secret = settings.secret or load_or_create_secret(settings.data_dir)
             app.state.tokens = TokenIssuer(secret, settings.token_ttl_s)
-            router = MediaRouter([
-                RTCIceServer(urls=server.urls, username=server.username, credential=server.credential)
-                for server in settings.ice_servers
-            ])
+            router = MediaRouter(ice.for_node())
             timers = Timers(redis)
             store = RoomStore(redis, settings.host_grace_s)
             seats = Seats()
@@ -131,7 +136,7 @@ def create_app(settings: Settings) -> FastAPI:
             cascade = Cascade(redis, registry, router, secret)
             registry.relay_stats = cascade.relay.stats
             app.state.service = RoomService(
-                store, feeds, app.state.tokens, settings, router, timers, registry, seats, cascade
+                store, feeds, app.state.tokens, settings, router, timers, registry, seats, cascade, ice
             )
             app.state.schedule = ScheduleService(store, settings)
             router.start()

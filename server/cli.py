@@ -52,8 +52,28 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         dest="ice_servers",
         metavar="URL",
-        help="STUN/TURN server URL for peer connections, repeatable (default none: host candidates only; "
-        'env DROPIN_ICE_SERVERS, comma-separated URLs or JSON [{"urls": [...], "username": ..., "credential": ...}])',
+        help="STUN server URL (stun:host:port) for the server's and the browsers' peer connections, repeatable "
+        "(default none: host candidates only; env DROPIN_ICE_SERVERS, comma-separated)",
+    )
+    serve.add_argument(
+        "--turn-url",
+        action="append",
+        dest="turn_urls",
+        metavar="URL",
+        help="TURN server for the browsers, repeatable: turn:HOST:3478?transport=udp, turn:HOST:3478?transport=tcp, "
+        "turns:HOST:443?transport=tcp (env DROPIN_TURN_URLS, comma-separated); needs --turn-secret",
+    )
+    serve.add_argument(
+        "--turn-secret",
+        help="the secret shared with the TURN server (coturn: use-auth-secret, static-auth-secret); each member "
+        "gets credentials of their own from it (env DROPIN_TURN_SECRET)",
+    )
+    serve.add_argument(
+        "--turn-ttl",
+        type=int,
+        dest="turn_ttl_s",
+        metavar="SECONDS",
+        help="how long a member's TURN credentials last (default 43200; env DROPIN_TURN_TTL_S)",
     )
     serve.add_argument(
         "--log-level",
@@ -118,7 +138,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"dropin: {exc}", file=sys.stderr)
         sys.exit(2)
     except ValidationError as exc:
-        print(f"dropin: invalid setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}", file=sys.stderr)
+        error = exc.errors()[0]
+        where = f"{error['loc'][0]}: " if error["loc"] else ""
+        print(f"dropin: invalid setting: {where}{error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         pass

@@ -8,7 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, Field, field_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from server.domain.room import RoomSettings
@@ -23,12 +23,27 @@ def default_data_dir() -> Path:
     return Path.cwd() / ".dropin"
 
 
+TURN_SCHEMES = ("turn:", "turns:")
+
+
 class IceServer(BaseModel):
-    """One STUN or TURN server handed to both the server's and the browsers' peer connections."""
+    """STUN servers handed to both the server's and the browsers' peer connections. TURN is
+    configured with `turn_urls` and `turn_secret`, so that no static TURN password reaches a page."""
 
     urls: list[str]
-    username: str | None = None
-    credential: str | None = None
+
+    @field_validator("urls")
+    @classmethod
+    def _stun_only(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if url.startswith(TURN_SCHEMES):
+                raise ValueError(
+                    f"{url}: give TURN servers with --turn-url and --turn-secret (coturn's use-auth-secret), "
+                    "so that each member gets short-lived credentials"
+                )
+            if not url.startswith("stun:"):
+                raise ValueError(f"{url}: an ICE server URL starts with stun:")
+        return urls
 
 
 class Settings(BaseSettings):
@@ -45,6 +60,12 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DROPIN_REDIS_URL", "REDIS_URL")
     )
     ice_servers: Annotated[list[IceServer], NoDecode] = Field(default_factory=list)
+    turn_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """TURN servers handed to browsers (turn:host:3478?transport=udp|tcp, turns:host:443?transport=tcp)."""
+    turn_secret: str | None = None
+    """The secret shared with the TURN server (coturn's static-auth-secret)."""
+    turn_ttl_s: int = Field(default=12 * 3600, ge=60, le=7 * 24 * 3600)
+    """How long a member's TURN credentials last: a peer connection can't refresh its relay after."""
     log_level: str = "info"
 
     secret: str | None = None
@@ -89,6 +110,25 @@ class Settings(BaseSettings):
         if value.startswith("["):
             return json.loads(value)
         return [{"urls": [url.strip()]} for url in value.split(",") if url.strip()]
+
+    @field_validator("turn_urls", mode="before")
+    @classmethod
+    def _split_turn_urls(cls, value: Any) -> Any:
+        return [url.strip() for url in value.split(",") if url.strip()] if isinstance(value, str) else value
+
+    @field_validator("turn_urls")
+    @classmethod
+    def _turn_only(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(TURN_SCHEMES):
+                raise ValueError(f"{url}: a TURN server URL starts with turn: or turns:")
+        return urls
+
+    @model_validator(mode="after")
+    def _turn_needs_its_secret(self) -> Settings:
+        if bool(self.turn_urls) != bool(self.turn_secret):
+            raise ValueError("TURN needs both --turn-url and --turn-secret (DROPIN_TURN_URLS, DROPIN_TURN_SECRET)")
+        return self
 
     @field_validator("workers", mode="before")
     @classmethod

@@ -17,6 +17,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 
 from redis.asyncio import Redis
 
@@ -29,6 +30,7 @@ from server.domain.room import Identity, Member, Role
 from server.identity import TokenIssuer
 from server.media.forwarder import MemberId
 from server.media.router import MediaRouter
+from server.media.turn import IceServers
 from server.roundup import Roundup
 from server.rules.permissions import MODERATING
 from server.rules.roles import may_speak
@@ -57,7 +59,7 @@ class RoomService:
 
     def __init__(
         self, store: RoomStore, feeds: Redis, tokens: TokenIssuer, settings: Settings,
-        router: MediaRouter, timers: Timers, registry: Registry, seats: Seats, cascade: Cascade,
+        router: MediaRouter, timers: Timers, registry: Registry, seats: Seats, cascade: Cascade, ice: IceServers,
     ) -> None:
         self.store = store
         self._feed_redis = feeds
@@ -72,6 +74,7 @@ class RoomService:
         timers.handle("reap_seat", self._reap_seat)
         self.registry = registry
         self.cascade = cascade
+        self.ice = ice
         self._names: dict[str, dict[str, str]] = {}  # room -> stage member -> name, for slot holders
         self.seats = seats
         self._conns = (f"{registry.node_id}.{n}" for n in itertools.count(1))
@@ -150,7 +153,7 @@ class RoomService:
             slots=len(forwarder.slots),
             slot_holders=self._slot_holders(room_id, forwarder.assignment()),
             speaking=sorted(str(member) for member in forwarder.speaking()),
-            ice_servers=[m.IceServerInfo(**server.model_dump()) for server in self.settings.ice_servers],
+            ice_servers=[m.IceServerInfo(**asdict(server)) for server in self.ice.for_member(member.id)],
             seq=snapshot.seq,
             resumed=missed is not None,
             missed=[wire.event(event) for event in missed or [] if visible_to(event, member.id, member.role)],

@@ -12,7 +12,7 @@ from array import array
 from collections.abc import Callable
 
 import av
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
 
 from signaling import messages as m
@@ -73,11 +73,15 @@ class Participant:
         self,
         microphone: MediaStreamTrack | None = None,
         before_offer: Callable[[RTCPeerConnection], None] | None = None,
+        relay_only: bool = False,
     ) -> None:
         """Offer the microphone (sending `microphone` if given) and the room's slots; wait until
-        connected. `before_offer` may adjust the peer connection first (the benchmark's bots do)."""
+        connected. `before_offer` may adjust the peer connection first (the benchmark's bots do).
+        The ICE servers are the welcome's, as a browser's are; `relay_only` uses TURN alone."""
         assert self.client is not None and self.welcome is not None, "join first"
-        self.pc = pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        ice_servers = [RTCIceServer(s.urls, s.username, s.credential) for s in self.welcome.ice_servers]
+        policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
+        self.pc = pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers, iceTransportPolicy=policy))
         pc.addTransceiver(microphone or "audio", direction="sendonly")
         for _ in range(self.welcome.slots):
             pc.addTransceiver("audio", direction="recvonly")

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,9 +38,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def host_and_listener(server) -> tuple[str, Participant, Participant]:
-    """A new room whose host sends a tone, and one listener; both joined and connected. The
-    caller closes them."""
+async def wait_until(condition: Callable[[], Awaitable[bool]], timeout: float = 10.0, interval: float = 0.05) -> None:
+    """Poll `condition` until it holds; TimeoutError after `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while not await condition():
+            await asyncio.sleep(interval)
+
+
+async def host_and_listener(server, relay_only: bool = False) -> tuple[str, Participant, Participant]:
+    """A new room whose host sends a tone, and one listener (on TURN alone with `relay_only`);
+    both joined and connected. The caller closes them."""
     host_token = server.identity("Host")
     room_id = server.create_room(host_token)
     host = Participant(server.ws_url, host_token)
@@ -49,7 +56,7 @@ async def host_and_listener(server) -> tuple[str, Participant, Participant]:
         await host.join(room_id)
         await listener.join(room_id)
         await host.connect_media(ToneTrack())
-        await listener.connect_media()
+        await listener.connect_media(relay_only=relay_only)
     except BaseException:
         await asyncio.gather(host.close(), listener.close(), return_exceptions=True)
         raise

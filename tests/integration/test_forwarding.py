@@ -7,13 +7,7 @@ import asyncio
 import httpx
 
 from signaling.participant import Participant, ToneTrack
-from support import host_and_listener
-
-
-async def wait_until(condition, timeout: float = 10.0, interval: float = 0.1) -> None:
-    async with asyncio.timeout(timeout):
-        while not await condition():
-            await asyncio.sleep(interval)
+from support import host_and_listener, wait_until
 
 
 async def test_listeners_hear_the_host_and_not_each_other(server) -> None:

@@ -6,12 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from signaling.participant import Participant, ToneTrack
-
-
-async def wait_until(condition, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await condition():
-            await asyncio.sleep(0.05)
+from support import wait_until
 
 
 async def test_a_listener_brought_on_stage_is_heard_then_silenced_by_a_mute(server) -> None:
