@@ -1,8 +1,9 @@
 """A real coturn (Debian's `turnserver`) for the TURN tests, on this machine's own address.
 
-It runs as an operator would run it for Dropin: `use-auth-secret` with a shared secret, UDP and
-TCP on one port, no TLS. coturn refuses to relay to loopback peers, and aiortc never offers
-127.0.0.1, so both ends meet on the machine's first non-loopback IPv4 address.
+It runs with docker/turnserver.conf, the configuration operators get (`use-auth-secret`), and
+only what a test must change on top: its address and free ports, the secret, and this machine's
+address allowed as a peer (the configuration refuses private ranges other than Docker's). coturn
+refuses loopback peers and aiortc never offers 127.0.0.1, so both ends meet on that address.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ifaddr
+
+from support import REPO
 
 TURNSERVER = shutil.which("turnserver") or "/usr/bin/turnserver"
 SECRET = "coturn-test-secret"
@@ -68,12 +71,11 @@ def running_coturn(tmp_path: Path, secret: str = SECRET) -> Iterator[Coturn]:
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [
-                TURNSERVER, "-n", "--no-cli", "--no-tls", "--no-dtls", "--fingerprint", "--verbose",
+                TURNSERVER, "-c", str(REPO / "docker/turnserver.conf"), "--no-tls", "--no-dtls", "--verbose",
                 f"--listening-ip={address}", f"--listening-port={port}", f"--relay-ip={address}",
-                "--min-port=50000", "--max-port=50999",
-                "--use-auth-secret", f"--static-auth-secret={secret}", "--realm=dropin.test",
-                "--log-file=stdout", "--simple-log", f"--pidfile={tmp_path / 'coturn.pid'}",
-                f"--userdb={tmp_path / 'coturn.db'}",
+                "--min-port=50000", "--max-port=50999", f"--allowed-peer-ip={address}",
+                f"--static-auth-secret={secret}", "--log-file=stdout", "--simple-log",
+                f"--pidfile={tmp_path / 'coturn.pid'}", f"--userdb={tmp_path / 'coturn.db'}",
             ],
             stdout=log, stderr=subprocess.STDOUT,
         )

@@ -1,5 +1,6 @@
 """The image recipe carries every package the project installs (a package left out of the
-Dockerfile builds fine and fails at the first import), and the compose file's nodes are alike."""
+Dockerfile builds fine and fails at the first import), the compose file's nodes are alike, and
+they share the TURN secret with its coturn."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import tomllib
 from pathlib import Path
 
 import yaml
+
+from server.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,3 +35,18 @@ def test_the_compose_nodes_share_redis_and_the_secret_and_sit_behind_the_balance
     assert len({services[name]["volumes"][0] for name in nodes}) == len(nodes), "each node keeps its own data"
     caddyfile = (ROOT / "docker/Caddyfile").read_text()
     assert all(f"{name}:8000" in caddyfile for name in nodes)
+
+
+def test_the_nodes_hand_out_credentials_for_the_compose_coturn() -> None:
+    services = yaml.safe_load((ROOT / "docker/compose.yml").read_text())["services"]
+    secret = next(arg for arg in services["coturn"]["command"] if arg.startswith("--static-auth-secret="))
+    config = (ROOT / "docker/turnserver.conf").read_text().splitlines()
+    assert "use-auth-secret" in config and "tls-listening-port=443" in config
+    assert "443:443/tcp" in services["coturn"]["ports"]
+    for name in [name for name, service in services.items() if "build" in service]:
+        environment = services[name]["environment"]
+        assert secret.removeprefix("--static-auth-secret=") == environment["DROPIN_TURN_SECRET"]
+        settings = Settings(turn_urls=environment["DROPIN_TURN_URLS"], turn_secret="x")
+        assert {url.split(":")[0] + "/" + url.split("=")[-1] for url in settings.turn_urls} == {
+            "turn/udp", "turn/tcp", "turns/tcp"
+        }
