@@ -133,7 +133,7 @@ def create_app(settings: Settings) -> FastAPI:
                 redis, secrets.token_hex(4), f"{settings.host}:{settings.port}", seats.seated,
                 settings.reconnect_grace_s,
             )
-            cascade = Cascade(redis, registry, router, secret)
+            cascade = Cascade(redis, registry, router, secret, seats_in=lambda room_id: len(seats.in_room(room_id)))
             registry.relay_stats = cascade.relay.stats
             app.state.service = RoomService(
                 store, feeds, app.state.tokens, settings, router, timers, registry, seats, cascade, ice

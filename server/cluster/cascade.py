@@ -19,7 +19,7 @@ import json
 import logging
 import struct
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 from aiortc.rtp import RtpPacket
 from redis.asyncio import Redis
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 FOLLOW_S = 1.0  # how often an edge asks its origin for the room (and checks the origin is alive)
 FOLLOWER_TTL_S = 3.5  # an edge not heard from for this long no longer gets the room
-IDLE_S = 5.0  # an origin with neither members nor followers for this long lets the room go
+IDLE_S = 5.0  # an origin with neither members (seated or connected) nor followers for this long lets the room go
 SPEAKER = struct.Struct("!IHIBB")  # ssrc, sequence number, timestamp, marker, audio level (255: none)
 SLOT = struct.Struct("!BHIB")  # slot, sequence number, timestamp, marker
 NO_LEVEL = 255
@@ -92,10 +92,14 @@ class _Origin:
 class Cascade:
     """Links this node's rooms to their origins, and serves the rooms it is the origin of."""
 
-    def __init__(self, redis: Redis, registry: Registry, router: MediaRouter, secret: str) -> None:
+    def __init__(
+        self, redis: Redis, registry: Registry, router: MediaRouter, secret: str, seats_in: Callable[[str], int]
+    ) -> None:
+        """`seats_in(room)`: how many members this node seats in the room, media connected or not."""
         self._redis = redis
         self._registry = registry
         self._router = router
+        self._seats_in = seats_in
         self.relay = Relay(secret, int(registry.node_id, 16), self._received)
         self._placement = Placement(redis, registry.node_id)
         self._adopting: set[asyncio.Task[None]] = set()
@@ -170,7 +174,7 @@ class Cascade:
             followers = self._followers.get(room_id)
             if followers is not None:
                 followers.nodes = {node: at for node, at in followers.nodes.items() if now - at < FOLLOWER_TTL_S}
-                if followers.nodes or forwarder.members():
+                if followers.nodes or forwarder.members() or self._seats_in(room_id):
                     followers.idle_since = None
                 elif followers.idle_since is None:
                     followers.idle_since = now

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from server.cluster.cascade import IDLE_S
 from signaling.participant import Participant, ToneTrack
 from support import RunningServer, serving
 
@@ -270,3 +271,19 @@ async def test_a_speaker_off_the_stage_frees_their_slot_at_an_origin_with_no_mem
                 break  # the origin gave the slot up at once, not when someone next needs it
     finally:
         await asyncio.gather(host.close(), speaker.close(), listener.close(), return_exceptions=True)
+
+
+async def test_the_origin_keeps_a_room_whose_members_have_not_connected_media_yet(server, redis) -> None:
+    """A node seating members keeps the room's media (and its place as origin) while they are
+    still setting up theirs, however long that takes: a slow ICE path must not lose the room."""
+    host_token = server.identity("Host")
+    room_id = server.create_room(host_token)
+    host = Participant(server.ws_url, host_token)
+    try:
+        await host.join(room_id)
+        await asyncio.sleep(IDLE_S + 2)
+        assert await redis.hget(f"dropin:room:{room_id}", "origin") == me(server)["id"]
+        await host.connect_media(ToneTrack())
+        assert media(server)["peers"] == 1
+    finally:
+        await host.close()
