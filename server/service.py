@@ -5,7 +5,9 @@ Changes flow one way: an action is one atomic transition in Redis that appends e
 room log; a RoomFeed per room on this node reads the log in order and applies each event: the
 media plane starts or stops forwarding a member, and each member's websocket gets the events it
 may see. Listener arrivals only mark the audience count, broadcast at most every
-`audience_batch_s`.
+`audience_batch_s`. A change in a member's connection quality, measured by the media plane of the
+node that serves their peer connection, goes to Redis and comes back through the log too, so
+moderators on every node see it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from server.cluster.cascade import Cascade
 from server.cluster.registry import Registry, node_of
 from server.config import Settings
 from server.domain import events as e
+from server.domain.events import Quality
 from server.domain.room import Identity, Member, Role
 from server.identity import TokenIssuer
 from server.media.forwarder import MemberId
@@ -67,6 +70,7 @@ class RoomService:
         self.settings = settings
         self.router = router
         self.router.on_speakers_changed = self._speakers_changed
+        self.router.on_quality_changed = self._quality_changed
         self.timers = timers
         timers.handle("expire_invite", store.expire_invite)
         timers.handle("end_if_hostless", store.end_if_hostless)
@@ -81,6 +85,7 @@ class RoomService:
         self._feeds: dict[str, RoomFeed] = {}
         self._joining: Counter[str] = Counter()
         self._retries: set[asyncio.Task[None]] = set()
+        self._reports: set[asyncio.Task[None]] = set()  # quality changes on their way to Redis
         self._audience_dirty: set[str] = set()
         self._batcher: asyncio.Task[None] | None = None
 
@@ -90,7 +95,7 @@ class RoomService:
     async def stop(self) -> bool:
         """Let every member go as if their connection dropped: each leaves after the reconnect
         grace unless they come back (to another node). False if Redis could not be told."""
-        for task in [self._batcher, *self._retries]:
+        for task in [self._batcher, *self._retries, *self._reports]:
             if task is not None:
                 task.cancel()
         for feed in self._feeds.values():
@@ -142,6 +147,7 @@ class RoomService:
         snapshot = await self.store.snapshot(room_id, member.id)
         self._names.setdefault(room_id, {}).update((on_stage.id, on_stage.name) for on_stage in snapshot.stage)
         missed = await self.store.events_since(room_id, last_seq, snapshot.seq) if last_seq is not None else None
+        quality = await self.store.quality(room_id, None if member.role in MODERATING else member.id)
         return m.Welcome(
             room=wire.room_info(room),
             you=wire.you(snapshot),
@@ -153,6 +159,7 @@ class RoomService:
             slots=len(forwarder.slots),
             slot_holders=self._slot_holders(room_id, forwarder.assignment()),
             speaking=sorted(str(member) for member in forwarder.speaking()),
+            quality={id: wire.quality(measured) for id, measured in quality.items()},
             ice_servers=[m.IceServerInfo(**asdict(server)) for server in self.ice.for_member(member.id)],
             seq=snapshot.seq,
             resumed=missed is not None,
@@ -185,6 +192,10 @@ class RoomService:
     ) -> None:
         seat = self._current(session)
         await self.router.add_candidate(seat.room_id, seat.member_id, candidate, sdp_mid, sdp_mline_index)
+
+    async def echo(self, session: Session, seconds: int) -> int:
+        seat = self._current(session)
+        return self.router.echo(seat.room_id, seat.member_id, seconds)
 
     @refusing_when_unavailable
     async def act(self, session: Session, request: m.Message) -> int:
@@ -221,7 +232,7 @@ class RoomService:
         seat = self.seats.free(session)
         if seat is None:
             return
-        await self.router.remove(seat.room_id, seat.member_id)
+        await self.router.remove(seat.room_id, seat.member_id, gone=True)
         due = time.time() + self.settings.reconnect_grace_s
         schedule = self.timers.schedule
         await self._until_stored(
@@ -359,6 +370,24 @@ class RoomService:
     def _speakers_changed(self, room_id: str, speaking: set[MemberId], holders: list[MemberId | None]) -> None:
         speakers = sorted(str(member) for member in speaking)
         self._broadcast(room_id, m.SpeakersEvent(speaking=speakers, slots=self._slot_holders(room_id, holders)))
+
+    def _quality_changed(self, room_id: str, member: MemberId, quality: Quality) -> None:
+        """Keep and log the change (the room feed brings it to moderators and the member). Lost
+        while Redis is away: the next change is written in full."""
+
+        async def report() -> None:
+            try:
+                await self.store.report_quality(room_id, str(member), quality)
+            except TRANSIENT as exc:
+                log.warning("room %s: quality of %s not stored (%s)", room_id, member, exc)
+            except DropinError:
+                pass  # the room has gone
+            except Exception:
+                log.exception("storing the quality of %s in room %s", member, room_id)
+
+        task = asyncio.create_task(report())
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
 
     def _broadcast(self, room_id: str, event: m.Message) -> None:
         """Send `event` to everyone in the room, encoded once."""

@@ -66,6 +66,19 @@ def you(snapshot: Snapshot) -> m.You:
     )
 
 
+def link(measured: e.Link) -> m.Link:
+    return m.Link(**asdict(measured))
+
+
+def quality(measured: e.Quality) -> m.Quality:
+    return m.Quality(
+        level=measured.level,
+        down=link(measured.down) if measured.down is not None else None,
+        up=link(measured.up) if measured.up is not None else None,
+        rtt_ms=measured.rtt_ms,
+    )
+
+
 def event(logged: e.RoomEvent) -> m.RoomEvent:
     """The room event as members are sent it."""
     match logged:
@@ -94,4 +107,6 @@ def event(logged: e.RoomEvent) -> m.RoomEvent:
             return m.HostChanged(seq=seq, host=person(host))
         case e.RoomEnded(seq=seq):
             return m.RoomEnded(seq=seq)
+        case e.QualityChanged(seq=seq, id=id, quality=measured):
+            return m.QualityChanged(seq=seq, id=id, quality=quality(measured))
     raise AssertionError(f"no wire form for {logged!r}")

@@ -1,33 +1,42 @@
 """The websocket protocol's messages (version 1), as pydantic models.
 
 Client requests carry an `id`; the server answers each with a reply whose `re` is that id, or an
-`error` with a stable code. Events from the server carry no `re`. See docs/protocol.md.
+`error` with a stable code. Events from the server carry no `re`. See docs/protocol.md. The parts
+they are made of are in signaling/models.py, and named here too (`m.Person`, `m.timestamp`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import Field, StringConstraints, TypeAdapter
 
+from signaling.models import MAX_SLOTS as MAX_SLOTS
+from signaling.models import Audience as Audience
+from signaling.models import EventRef as EventRef
+from signaling.models import Hand as Hand
+from signaling.models import IceServerInfo as IceServerInfo
+from signaling.models import Invitation as Invitation
+from signaling.models import MemberId as MemberId
+from signaling.models import MemberView as MemberView
+from signaling.models import Message as Message
+from signaling.models import Person as Person
+from signaling.models import Question as Question
+from signaling.models import RequestId as RequestId
+from signaling.models import RoomId as RoomId
+from signaling.models import RoomInfo as RoomInfo
+from signaling.models import RoomSettings as RoomSettings
+from signaling.models import SlotHolder as SlotHolder
+from signaling.models import Timestamp as Timestamp
+from signaling.models import You as You
+from signaling.models import timestamp as timestamp
 from vocabulary.actions import Action, Subject, about
 
 PROTOCOL_VERSION = 1
-MAX_SLOTS = 8  # receive slots per peer connection, the most a room may have
-
-RequestId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-RoomId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-
-
-class Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+ECHO_MAX_S = 10
 
 
 # Client -> server requests
-
-
-MemberId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class Join(Message):
@@ -69,6 +78,14 @@ class Leave(Message):
 class Ping(Message):
     type: Literal["ping"] = "ping"
     id: RequestId
+
+
+class Echo(Message):
+    """An echo test: the server sends your own microphone back to you alone, for `seconds`."""
+
+    type: Literal["echo"] = "echo"
+    id: RequestId
+    seconds: Annotated[int, Field(ge=1, le=ECHO_MAX_S)] = ECHO_MAX_S
 
 
 # The room actions' names come from vocabulary/actions.py; tests/unit/test_actions.py checks that
@@ -120,111 +137,15 @@ class Remove(Message):
 
 
 Request = Annotated[
-    Join | Offer | Candidate | Leave | Ping | SelfAction | TargetAction | Remove | Ask | QuestionAction,
+    Join | Offer | Candidate | Leave | Ping | Echo | SelfAction | TargetAction | Remove | Ask | QuestionAction,
     Field(discriminator="type"),
 ]
 ACTION_TYPES = frozenset(action.value for action in Action)
-REQUEST_TYPES = frozenset({"join", "offer", "candidate", "leave", "ping", *ACTION_TYPES})
+REQUEST_TYPES = frozenset({"join", "offer", "candidate", "leave", "ping", "echo", *ACTION_TYPES})
 request_adapter: TypeAdapter[Request] = TypeAdapter(Request)
 
 
 # Server -> client replies and events
-
-
-def timestamp(seconds: float) -> str:
-    """Times are sent as ISO 8601 (UTC); the server keeps unix seconds."""
-    return datetime.fromtimestamp(seconds, UTC).isoformat()
-
-
-def _iso(value: object) -> object:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return timestamp(value)
-    return value
-
-
-Timestamp = Annotated[str, BeforeValidator(_iso)]  # also takes unix seconds
-
-
-class Person(Message):
-    id: str
-    name: str
-
-
-class MemberView(Person):
-    """A member as others see them: role, and whether their microphone is muted (and by whom)."""
-
-    role: str
-    muted: bool = False
-    muted_by: Literal["self", "moderator"] | None = None
-
-
-class Hand(Person):
-    raised_at: Timestamp
-
-
-class Invitation(Message):
-    by: Person
-    expires_at: Timestamp
-
-
-class Question(Message):
-    id: str
-    by: Person
-    text: str
-    votes: int = 0
-    answered: bool = False
-    asked_at: Timestamp
-
-
-class You(MemberView):
-    hand_raised: bool = False
-    invitation: Invitation | None = None
-
-
-class IceServerInfo(Message):
-    urls: list[str]
-    username: str | None = None
-    credential: str | None = None
-
-
-class RoomSettings(Message):
-    """A room's settings as the server sends them (always all of them)."""
-
-    allow_direct_stage: bool
-    speakers_may_unmute: bool
-    invite_ttl_s: int
-    slots: int = Field(ge=1, le=MAX_SLOTS)
-
-
-class EventRef(Message):
-    """The scheduled event and occurrence (local date) a room was opened for."""
-
-    id: str
-    date: str | None = None
-
-
-class RoomInfo(Message):
-    id: str
-    title: str
-    description: str
-    host: Person
-    status: str
-    created_at: Timestamp
-    ended_at: Timestamp | None = None
-    settings: RoomSettings
-    visibility: str = "public"
-    club_id: str | None = None
-    event: EventRef | None = None
-
-
-class Audience(Message):
-    count: int
-    names: list[Person] = []
-
-
-class SlotHolder(Message):
-    slot: int
-    speaker: Person | None
 
 
 # Events of the room log: each carries the room's sequence number.
@@ -322,9 +243,40 @@ class RoomEnded(Message):
     seq: int
 
 
+Level = Literal["excellent", "good", "poor", "lost"]
+
+
+class Link(Message):
+    """One direction of a member's audio: loss (0 to 1), jitter, seconds since the last packet."""
+
+    level: Level
+    loss: float
+    jitter_ms: float
+    since_packet_s: float | None
+
+
+class Quality(Message):
+    """A member's connection: `down` (can they hear?), `up` (can we hear them? while they may
+    speak), and `level`, the worse of the two."""
+
+    level: Level
+    down: Link | None
+    up: Link | None
+    rtt_ms: float | None
+
+
+class QualityChanged(Message):
+    """Sent to moderators and to the member concerned."""
+
+    type: Literal["quality_changed"] = "quality_changed"
+    seq: int
+    id: str
+    quality: Quality
+
+
 RoomEvent = Annotated[
     MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded | MemberRemoved
-    | QuestionAsked | QuestionUpdated | HostChanged | RoomEnded,
+    | QuestionAsked | QuestionUpdated | HostChanged | RoomEnded | QualityChanged,
     Field(discriminator="type"),
 ]
 
@@ -347,6 +299,7 @@ class Welcome(Message):
     slot_holders: list[SlotHolder]
     speaking: list[str] = []
     ice_servers: list[IceServerInfo]
+    quality: dict[str, Quality] = {}
     seq: int
     resumed: bool = False
     missed: list[RoomEvent] = []
@@ -364,9 +317,14 @@ class Answer(Message):
 
 
 class Ok(Message):
+    """A request done: a room action's with the room's `seq` after it; an echo test's with the
+    slot it plays on and for how long."""
+
     type: Literal["ok"] = "ok"
     re: str
     seq: int | None = None
+    slot: int | None = None
+    seconds: int | None = None
 
 
 class Pong(Message):
@@ -407,15 +365,15 @@ class SpeakersEvent(Message):
 ServerMessage = Annotated[
     Joined | Answer | Ok | Pong | Error | AudienceEvent | HandsEvent | SpeakersEvent
     | MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded | MemberRemoved
-    | QuestionAsked | QuestionUpdated | HostChanged | RoomEnded,
+    | QuestionAsked | QuestionUpdated | HostChanged | RoomEnded | QualityChanged,
     Field(discriminator="type"),
 ]
 server_message_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)
 
 
 def encode(message: Message) -> str:
-    """The wire form; an `ok` without `seq` (not a room action) leaves it out."""
-    return message.model_dump_json(exclude={"seq"} if isinstance(message, Ok) and message.seq is None else None)
+    """The wire form; an `ok` leaves out what its request has not (`seq` but for a room action)."""
+    return message.model_dump_json(exclude_none=isinstance(message, Ok))
 
 
 def decode_server_message(data: str | bytes) -> Message:

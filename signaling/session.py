@@ -44,6 +44,7 @@ class RoomGateway(Protocol):
         self, session: Session, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
     ) -> None: ...
     async def act(self, session: Session, request: m.Message) -> int: ...
+    async def echo(self, session: Session, seconds: int) -> int: ...
     async def leave(self, session: Session) -> None: ...
     async def disconnected(self, session: Session) -> None: ...
 
@@ -234,6 +235,8 @@ class Session:
                 return await self._leave(request)
             case m.Ping():
                 return await self._ping(request)
+            case m.Echo():
+                return await self._echo(request)
             case m.SelfAction() | m.TargetAction() | m.Remove() | m.Ask() | m.QuestionAction():
                 return await self._act(request)
             case _:
@@ -281,6 +284,11 @@ class Session:
         if not self._actions.take():
             raise DropinError(ErrorCode.RATE_LIMITED, "too many room actions; wait a moment")
         return m.Ok(re=request.id, seq=await self.gateway.act(self, request))
+
+    async def _echo(self, request: m.Echo) -> m.Message:
+        self._require_joined()
+        slot = await self.gateway.echo(self, request.seconds)
+        return m.Ok(re=request.id, slot=slot, seconds=request.seconds)
 
     async def _ping(self, request: m.Ping) -> m.Message:
         return m.Pong(re=request.id)

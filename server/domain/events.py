@@ -14,6 +14,8 @@ from server.domain.room import Hand, Identity, Invitation, Member, Question, Rol
 
 HandOutcome = Literal["lowered", "dismissed", "invited", "on_stage", "left"]
 InviteOutcome = Literal["accepted", "declined", "lapsed", "withdrawn", "left"]
+Level = Literal["excellent", "good", "poor", "lost"]
+"""How well audio gets through, best first (server/media/quality.py decides)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,7 +116,39 @@ class RoomEnded:
     type: Literal["room_ended"] = "room_ended"
 
 
+@dataclass(frozen=True, kw_only=True)
+class Link:
+    """One direction of a member's audio: loss (0 to 1), jitter, and seconds since the last packet
+    (for the downlink: since their last report on what we send them)."""
+
+    level: Level
+    loss: float
+    jitter_ms: float
+    since_packet_s: float | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Quality:
+    """A member's connection: `down` (can they hear?), `up` (can we hear them? only while they may
+    speak), the round-trip time, and `level`, the worse of the two links."""
+
+    level: Level
+    down: Link | None
+    up: Link | None
+    rtt_ms: float | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class QualityChanged:
+    """A member's quality level, or the level of one of their links, changed."""
+
+    seq: int
+    id: str
+    quality: Quality
+    type: Literal["quality_changed"] = "quality_changed"
+
+
 RoomEvent = (
     MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded
-    | MemberRemoved | QuestionAsked | QuestionUpdated | HostChanged | RoomEnded
+    | MemberRemoved | QuestionAsked | QuestionUpdated | HostChanged | RoomEnded | QualityChanged
 )

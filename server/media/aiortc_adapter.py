@@ -85,6 +85,29 @@ def tap_datagrams(dtls: RTCDtlsTransport, on_rtp: Callable[[RtpPacket], None]) -
         protocol.datagram_received = datagram_received  # type: ignore[method-assign,assignment]
 
 
+def tap_rtcp(dtls: RTCDtlsTransport, on_rtcp: Callable[[bytes], None]) -> None:
+    """Hand every compound RTCP packet from the peer, unprotected, to `on_rtcp` before aiortc
+    routes it (to the microphone's receiver, which keeps the speaker's last sender report)."""
+    handle = dtls._handle_rtcp_data
+
+    async def handle_rtcp_data(data: bytes) -> None:
+        on_rtcp(data)
+        await handle(data)
+
+    dtls._handle_rtcp_data = handle_rtcp_data  # type: ignore[method-assign]
+
+
+OPUS_FMTP = {"minptime": 10, "useinbandfec": 1}  # what browsers offer, and what we answer
+
+
+def answer_opus_with_fec(transceiver: RTCRtpTransceiver) -> None:
+    """Make the answer's Opus carry `useinbandfec=1`: aiortc's Opus has no fmtp at all, and a
+    browser whose answer lacks it never puts in-band FEC in what it sends."""
+    for codec in transceiver._codecs:
+        if codec.mimeType.lower() == "audio/opus":
+            codec.parameters = {**codec.parameters, **OPUS_FMTP}
+
+
 def payload_type(transceiver: RTCRtpTransceiver) -> int:
     """The negotiated payload type of the transceiver's first (preferred) codec."""
     payload_type = transceiver._codecs[0].payloadType
@@ -212,6 +235,11 @@ def check_internals() -> None:
     _require(
         "receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)" in source,
         "RTCDtlsTransport._handle_rtp_data no longer calls receiver._handle_rtp_packet",
+    )
+    _require(
+        list(inspect.signature(RTCDtlsTransport._handle_rtcp_data).parameters) == ["self", "data"]
+        and "await self._handle_rtcp_data(data)" in inspect.getsource(RTCDtlsTransport._recv_next),
+        "RTCDtlsTransport._recv_next hands unprotected RTCP to self._handle_rtcp_data(data)",
     )
     _require(hasattr(DtlsState, "CONNECTED"), "aiortc.rtcdtlstransport.State.CONNECTED")
     init = inspect.getsource(RTCDtlsTransport.__init__)

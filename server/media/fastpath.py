@@ -2,13 +2,13 @@
 
 Listeners whose connection is a plain UDP ICE pair are served by the C loop in _fanout.c (header,
 SRTP protect, sendto; no Python per listener). The others (a TURN-relayed pair, a connection
-still coming up, or an install without the compiled module) go through their RtpWriter in Python.
+still coming up, an outlet numbered apart from its slot since an echo test, or an install
+without the compiled module) go through their RtpWriter in Python.
 """
 
 from __future__ import annotations
 
 import logging
-import struct
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -32,7 +32,6 @@ def _load_compiled() -> type[CompiledFanOut] | None:
 
 FanOut = _load_compiled()
 
-SEQ_TS = struct.Struct("!HI")
 SRTP_PROTECT = int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect")))
 
 
@@ -50,7 +49,7 @@ class SlotFanOut:
         targets: list[Target] = []
         python: list[Outlet] = []
         for outlet in outlets:
-            socket = outlet.writer.socket_target() if self._compiled is not None else None
+            socket = outlet.writer.socket_target() if self._compiled is not None and not outlet.shifted else None
             if socket is None:
                 python.append(outlet)
             else:
@@ -63,9 +62,7 @@ class SlotFanOut:
     def send(self, seq: int, ts: int, marker: int, payload: bytes) -> int:
         """Send one packet to every listener; how many were handed to the network."""
         delivered = self._compiled.send(seq, ts, marker, payload) if self._compiled is not None else 0
-        if self._python:
-            seq_ts = SEQ_TS.pack(seq, ts)
-            for outlet in self._python:
-                if outlet.writer.write(b"".join((outlet.heads[marker], seq_ts, outlet.ssrc_bytes, payload))):
-                    delivered += 1
+        for outlet in self._python:
+            if outlet.write(seq, ts, marker, payload):
+                delivered += 1
         return delivered

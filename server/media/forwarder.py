@@ -14,6 +14,9 @@ Forwarder works as above, taking relayed packets of other nodes' speakers too (`
 hands each slot packet to its `edges`. On every other node it sends its speakers' packets
 `upstream` instead, delivers the slot packets the origin relays (`deliver`), and mirrors what
 the origin says about who holds which slot (`mirror`).
+
+An echo test (`echo`) sends a member's own packets back to them alone, on their last slot, for a
+few seconds (server/media/echo.py), whatever their role.
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ from typing import Protocol
 from aiortc.rtp import RtpPacket
 
 from server.media.active_speakers import SlotAssignment
+from server.media.echo import Echo
 from server.media.fastpath import SlotFanOut
 from server.media.outlet import Outlet
 from server.media.slot import Slot
+from vocabulary.errors import DropinError, ErrorCode
 
 FORWARD_SAMPLES = 8192
 
@@ -88,6 +93,7 @@ class Forwarder:
         self.upstream: Upstream | None = None  # set while the room's origin is another node
         self.edges: Edges | None = None  # set while this node is the origin of a room on several
         self._mirrored: set[MemberId] = set()  # who the origin says is speaking, on an edge
+        self._echoes: dict[MemberId, Echo] = {}
 
     def assignment(self) -> list[MemberId | None]:
         """Who holds each slot, by slot index."""
@@ -103,6 +109,10 @@ class Forwarder:
         """How many members this node delivers the room to."""
         return len(self._outlets)
 
+    def may_speak(self, member: MemberId) -> bool:
+        """Whether `member`'s audio is forwarded to the room (on stage and not muted)."""
+        return member in self._speakers
+
     def allow(self, member: MemberId, allowed: bool) -> None:
         """Start or stop forwarding `member`'s audio; takes effect from the next packet."""
         if allowed:
@@ -117,6 +127,7 @@ class Forwarder:
 
     def attach(self, member: MemberId, outlets: list[Outlet]) -> None:
         """Deliver the room's slots to `member` through `outlets` (one per slot they receive)."""
+        self._echoes.pop(member, None)  # an echo test on the outlets these replace ends with them
         for slot, outlet in zip(self.slots, outlets):
             outlet.slot, outlet.base_packets, outlet.base_octets = slot, slot.packets, slot.octets
         self._outlets[member] = outlets[: len(self.slots)]
@@ -124,14 +135,40 @@ class Forwarder:
 
     def detach(self, member: MemberId) -> None:
         """Forget `member` entirely: no more packets to or from them."""
+        self._echoes.pop(member, None)
         if self._outlets.pop(member, None) is not None:
             self.refresh()
         self.allow(member, False)
+
+    def echo(self, member: MemberId, seconds: float) -> int:
+        """Send `member`'s own packets back to them alone, on their last slot, for `seconds`;
+        returns that slot's index."""
+        outlets = self._outlets.get(member)
+        if not outlets:
+            raise DropinError(ErrorCode.NO_OFFER, "an echo test needs your audio connection with a slot: send an offer")
+        now = self._clock()
+        self._end_echo(member, now)
+        index = len(outlets) - 1
+        self._echoes[member] = Echo(outlets[index], index, now + seconds, now)
+        self._set_fanout(index)
+        return index
+
+    def _end_echo(self, member: MemberId, now: float) -> None:
+        echo = self._echoes.pop(member, None)
+        if echo is not None:
+            echo.end(now)
+            self._set_fanout(echo.index)
 
     def on_packet(self, member: MemberId, packet: RtpPacket) -> None:
         """Forward one packet from `member`, a member on this node, to everyone else in the room."""
         started, cpu_started = perf_counter_ns(), thread_time_ns()
         self.stats.received += 1
+        if self._echoes and (echo := self._echoes.get(member)) is not None:
+            now = self._clock()
+            if now < echo.until:
+                echo.forward(packet, now)
+            else:
+                self._end_echo(member, now)
         if member not in self._speakers:  # roles are enforced where the speaker is connected
             self.stats.dropped_not_speaker += 1
             return
@@ -194,10 +231,12 @@ class Forwarder:
     def tick(self) -> None:
         """Let sustained speakers take slots from quieter holders, and announce who is speaking
         and who is on air if either changed since the last announcement (on the origin: an edge
-        hears it from there)."""
+        hears it from there). Echo tests whose time is up end."""
+        now = self._clock()
+        for member in [member for member, echo in self._echoes.items() if now >= echo.until]:
+            self._end_echo(member, now)
         if self.upstream is not None:
             return
-        now = self._clock()
         for index in self._assignment.rebalance(now):
             self._hand_over(index)
         speaking = self._assignment.speaking(now)
@@ -226,7 +265,10 @@ class Forwarder:
             self._set_fanout(index)
 
     def _set_fanout(self, index: int) -> None:
-        holder = self.slots[index].speaker
+        """Slot `index` goes to every member's outlet attached to it (not one carrying an echo
+        test) but its holder's."""
+        slot = self.slots[index]
         self._fanout[index].set(
-            outlets[index] for member, outlets in self._outlets.items() if member != holder and index < len(outlets)
+            outlets[index] for member, outlets in self._outlets.items()
+            if member != slot.speaker and index < len(outlets) and outlets[index].slot is slot
         )

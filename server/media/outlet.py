@@ -6,13 +6,15 @@ Peer makes one per slot it receives (peer). This module depends on none of those
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from server.media.slot import Slot
+from server.media.slot import SEQ_MOD, TS_MOD, Slot
 
 RTP_VERSION_BYTE = 0x80
 MARKER = 0x80
+SEQ_TS = struct.Struct("!HI")
 
 
 class RtpWriter(Protocol):
@@ -35,6 +37,10 @@ class Outlet:
     slot: Slot | None = None  # set when attached: the slot this outlet carries
     base_packets: int = 0  # the slot's counters when attached, for RTCP sender reports
     base_octets: int = 0
+    # What this member's stream is ahead of its slot's numbering: non-zero once an echo test has
+    # run on it (server/media/echo.py), so that their stream goes on without going back.
+    seq_shift: int = 0
+    ts_shift: int = 0
 
     def __post_init__(self) -> None:
         self.heads = (
@@ -42,3 +48,12 @@ class Outlet:
             bytes((RTP_VERSION_BYTE, MARKER | self.payload_type)),
         )
         self.ssrc_bytes = self.ssrc.to_bytes(4, "big")
+
+    @property
+    def shifted(self) -> bool:
+        return bool(self.seq_shift or self.ts_shift)
+
+    def write(self, seq: int, ts: int, marker: int, payload: bytes) -> bool:
+        """Send one packet of the slot (numbered as the slot numbers it) through the writer."""
+        numbers = SEQ_TS.pack((seq + self.seq_shift) % SEQ_MOD, (ts + self.ts_shift) % TS_MOD)
+        return self.writer.write(b"".join((self.heads[marker], numbers, self.ssrc_bytes, payload)))

@@ -6,7 +6,9 @@ packets before aiortc's jitter buffer, and writes each slot's packets directly (
 
 The Peer also sends the RTCP that matters: receiver reports to a speaker about their microphone
 (loss and jitter, which the browser's Opus encoder adapts its FEC to) and sender reports on the
-slots. aiortc's own per-stream RTCP loops are silenced: they would report on nothing.
+slots. aiortc's own per-stream RTCP loops are silenced: they would report on nothing. It reads
+the member's receiver reports on the slots, which with its own reception of their microphone
+make the `Reading` of their connection quality (server/media/meters.py).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from aiortc import (
     RTCConfiguration,
@@ -27,6 +29,7 @@ from aiortc import (
 from aiortc.clock import current_ntp_time
 from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import (
+    RtcpPacket,
     RtcpReceiverInfo,
     RtcpRrPacket,
     RtcpSdesPacket,
@@ -40,14 +43,18 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 from server.media.aiortc_adapter import (
     DirectRtpWriter,
     ParkedTrack,
+    answer_opus_with_fec,
     last_sender_report,
     payload_type,
     silence_rtcp,
     tap_datagrams,
     tap_receiver,
+    tap_rtcp,
 )
+from server.media.meters import DownlinkMeter, UplinkMeter
 from server.media.outlet import Outlet
-from server.media.slot import OPUS_CLOCK_RATE
+from server.media.quality import Reading
+from server.media.slot import OPUS_CLOCK_RATE, TS_MOD
 from vocabulary.errors import DropinError, ErrorCode
 
 log = logging.getLogger(__name__)
@@ -82,11 +89,13 @@ class Peer:
 
     def __init__(
         self,
+        member: Hashable,
         ice_servers: list[RTCIceServer],
         slot_count: int,
         on_packet: Callable[[RtpPacket], None],
         on_transport_change: Callable[[], None],
     ) -> None:
+        self._member = member
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers))
         self._slot_count = slot_count
         self._on_packet = on_packet
@@ -100,6 +109,11 @@ class Peer:
         self._next_rr = 0.0
         self._next_sr = time.monotonic() + random.uniform(0, SR_INTERVAL_S)
         self._closed = False
+        self._connected = False
+        self._last_packet: float | None = None  # monotonic time of the latest microphone packet
+        self._slot_ssrcs: frozenset[int] = frozenset()
+        self._downlink = DownlinkMeter()
+        self._uplink = UplinkMeter()
 
     async def answer(self, offer_sdp: str) -> str:
         """Apply the member's offer and return the server's answer (all candidates included)."""
@@ -114,6 +128,8 @@ class Peer:
         self._microphone = microphone
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            for transceiver in [microphone, *slots]:
+                answer_opus_with_fec(transceiver)
             await pc.setLocalDescription(await pc.createAnswer())
             dtls = microphone.receiver.transport
             if dtls is None:
@@ -123,17 +139,20 @@ class Peer:
             raise DropinError(ErrorCode.BAD_SDP, f"the offer could not be applied: {exc}") from None
         dtls.on("statechange", lambda: self._transport_changed(dtls.state))
         tap_datagrams(dtls, lambda packet: self._receive(packet, 0))
+        tap_rtcp(dtls, self._on_rtcp)
         self._writer = DirectRtpWriter(dtls)
         self.outlets = [
             Outlet(ssrc=slot.sender._ssrc, payload_type=payload_type(slot), writer=self._writer) for slot in slots
         ]
+        self._slot_ssrcs = frozenset(outlet.ssrc for outlet in self.outlets)
         answer = SessionDescription.parse(pc.localDescription.sdp)
         cnames = (ssrc.cname for media in answer.media for ssrc in media.ssrc if ssrc.cname)
         self._cname = next(cnames, "dropin").encode()
         return pc.localDescription.sdp
 
     def _transport_changed(self, state: str) -> None:
-        if state == "connected":  # sender reports count what this member could have received
+        self._connected = state == "connected"
+        if self._connected:  # sender reports count what this member could have received
             for outlet in self.outlets:
                 if outlet.slot is not None:
                     outlet.base_packets, outlet.base_octets = outlet.slot.packets, outlet.slot.octets
@@ -145,7 +164,33 @@ class Peer:
         if stats is None:
             stats = self._reception[packet.ssrc] = StreamStatistics(OPUS_CLOCK_RATE)
         stats.add(packet)
+        self._last_packet = time.monotonic()
         self._on_packet(packet)
+
+    def _on_rtcp(self, data: bytes) -> None:
+        """RTCP from the member: their report blocks on our slots go to the downlink meter."""
+        try:
+            packets = RtcpPacket.parse(data)
+        except ValueError:
+            return
+        now = time.monotonic()
+        for packet in packets:
+            if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+                for block in packet.reports:
+                    if block.ssrc in self._slot_ssrcs:
+                        self._downlink.report(block, now)
+
+    def reading(self, now: float, may_speak: bool) -> Reading:
+        """The member's connection quality as measured now (monotonic seconds); their uplink only
+        if `may_speak`."""
+        slots = (outlet.slot for outlet in self.outlets)
+        self._downlink.sent(sum(slot.packets for slot in slots if slot and slot.speaker != self._member), now)
+        return Reading(
+            connected=self._connected,
+            down=self._downlink.link(now),
+            up=self._uplink.link(self._reception.values(), self._last_packet, may_speak, now),
+            rtt_ms=self._downlink.rtt_ms,
+        )
 
     def send_reports(self, now: float) -> None:
         """Send whichever RTCP reports are due at `now` (monotonic seconds)."""
@@ -194,13 +239,13 @@ class Peer:
                 continue
             info = RtcpSenderInfo(
                 ntp_timestamp=ntp,
-                rtp_timestamp=rtp_time,
+                rtp_timestamp=(rtp_time + outlet.ts_shift) % TS_MOD,
                 packet_count=(slot.packets - outlet.base_packets) & 0xFFFFFFFF,
                 octet_count=(slot.octets - outlet.base_octets) & 0xFFFFFFFF,
             )
             packets += bytes(RtcpSrPacket(ssrc=outlet.ssrc, sender_info=info))
-        if packets:
-            writer.write_rtcp(packets + self._sdes(*(outlet.ssrc for outlet in self.outlets)))
+        if packets and writer.write_rtcp(packets + self._sdes(*(outlet.ssrc for outlet in self.outlets))):
+            self._downlink.sender_report((ntp >> 16) & 0xFFFFFFFF, now)
 
     def _sdes(self, *ssrcs: int) -> bytes:
         chunks = [RtcpSourceInfo(ssrc=ssrc, items=[(SDES_CNAME, self._cname)]) for ssrc in ssrcs]

@@ -2,7 +2,9 @@
 
 It knows packets and peer connections, not Redis: role changes reach it as calls to `allow`.
 A clock ticks every TICK_S: each Forwarder re-balances its slots and announces who is speaking,
-and each Peer sends the RTCP reports that are due.
+and each Peer sends the RTCP reports that are due. Every QUALITY_EVERY_S each member's connection
+quality is read from their Peer, and a change worth announcing goes to `on_quality_changed`.
+It also runs echo tests, at most one per member every ECHO_EVERY_S.
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable
 
 from aiortc import RTCIceServer
 
+from server.domain.events import Quality
 from server.media.forwarder import Forwarder, MemberId
 from server.media.peer import Peer
+from server.media.quality import QualityTracker
 from vocabulary.errors import DropinError, ErrorCode
 
 log = logging.getLogger(__name__)
@@ -27,7 +32,10 @@ TICK_S = 0.3
 # (gc.freeze) once negotiated; after this many peers have closed, everything is unfrozen and
 # collected once, to reclaim the cycles the closed ones left: one pause per this many departures.
 RECLAIM_AFTER = 100
+QUALITY_EVERY_S = 1.0
+ECHO_EVERY_S = 30.0
 SpeakersChanged = Callable[[str, set[MemberId], list[MemberId | None]], None]
+QualityChanged = Callable[[str, MemberId, Quality], None]
 
 
 class MediaRouter:
@@ -36,8 +44,12 @@ class MediaRouter:
     def __init__(self, ice_servers: list[RTCIceServer], on_speakers_changed: SpeakersChanged | None = None) -> None:
         self.ice_servers = ice_servers
         self.on_speakers_changed = on_speakers_changed  # who hears of it: set by whoever seats the members
+        self.on_quality_changed: QualityChanged | None = None  # likewise
         self._forwarders: dict[str, Forwarder] = {}
         self._peers: dict[tuple[str, MemberId], Peer] = {}
+        self._quality: dict[tuple[str, MemberId], QualityTracker] = {}  # kept across a member's new offers
+        self._next_quality = 0.0
+        self._echoed: dict[tuple[str, MemberId], float] = {}  # when each member's latest echo test began
         self._clock: asyncio.Task[None] | None = None
         self._closed_since_reclaim = 0
 
@@ -84,6 +96,7 @@ class MediaRouter:
         await self._close_peer(room_id, member)
         forwarder = self.forwarder(room_id)
         peer = Peer(
+            member,
             self.ice_servers,
             len(forwarder.slots),
             on_packet=lambda packet: forwarder.on_packet(member, packet),
@@ -91,6 +104,7 @@ class MediaRouter:
         )
         answer = await peer.answer(offer_sdp)  # a refused offer leaves the peer closed
         self._peers[(room_id, member)] = peer
+        self._quality.setdefault((room_id, member), QualityTracker(time.monotonic()))
         forwarder.attach(member, peer.outlets)
         gc.freeze()  # see RECLAIM_AFTER
         return answer
@@ -109,15 +123,36 @@ class MediaRouter:
         if forwarder is not None:
             forwarder.allow(member, allowed)
 
-    async def remove(self, room_id: str, member: MemberId) -> None:
-        """Drop the member from the room's media: their peer connection closes."""
+    def echo(self, room_id: str, member: MemberId, seconds: float) -> int:
+        """Start an echo test for the member (see Forwarder.echo); returns the slot it is on."""
+        now = time.monotonic()
+        self._echoed = {key: at for key, at in self._echoed.items() if now - at < ECHO_EVERY_S}
+        began = self._echoed.get((room_id, member))
+        if began is not None:
+            wait = math.ceil(ECHO_EVERY_S - (now - began))
+            every = f"{ECHO_EVERY_S:.0f} s"
+            raise DropinError(ErrorCode.RATE_LIMITED, f"one echo test every {every}; try again in {wait} s")
+        if (room_id, member) not in self._peers:
+            raise DropinError(ErrorCode.NO_OFFER, "an echo test needs your audio connection: send an offer first")
+        slot = self.forwarder(room_id).echo(member, seconds)
+        self._echoed[(room_id, member)] = now
+        return slot
+
+    async def remove(self, room_id: str, member: MemberId, gone: bool = False) -> None:
+        """Drop the member from the room's media: their peer connection closes. If they are `gone`
+        (their connection dropped, their place is kept), their quality is announced `lost`."""
         forwarder = self._forwarders.get(room_id)
         if forwarder is not None:
             forwarder.detach(member)
+        tracker = self._quality.pop((room_id, member), None)
+        lost = tracker.gone() if tracker is not None and gone else None
+        if lost is not None and self.on_quality_changed is not None:
+            self.on_quality_changed(room_id, member, lost)
         await self._close_peer(room_id, member)
 
     async def close_room(self, room_id: str) -> None:
         self._forwarders.pop(room_id, None)
+        self._quality = {key: tracker for key, tracker in self._quality.items() if key[0] != room_id}
         peers = [key for key in self._peers if key[0] == room_id]
         await asyncio.gather(*(self._close_peer(*key) for key in peers))
 
@@ -152,6 +187,23 @@ class MediaRouter:
                     peer.send_reports(now)
                 except Exception:
                     log.exception("RTCP reports")
+            if now >= self._next_quality:
+                self._next_quality = now + QUALITY_EVERY_S
+                try:
+                    self._assess_quality(now)
+                except Exception:
+                    log.exception("connection quality")
+
+    def _assess_quality(self, now: float) -> None:
+        notify = self.on_quality_changed
+        for (room_id, member), peer in list(self._peers.items()):
+            tracker = self._quality.get((room_id, member))
+            forwarder = self._forwarders.get(room_id)
+            if tracker is None or forwarder is None:
+                continue
+            quality = tracker.update(peer.reading(now, forwarder.may_speak(member)), now)
+            if quality is not None and notify is not None:
+                notify(room_id, member, quality)
 
 
 def _distribution(samples_ns: Iterable[int]) -> dict[str, float | int | None]:

@@ -69,6 +69,12 @@ class Slot:
             return None
         return (self._last_ts + round((now - self._last_arrival) * self._clock_rate)) % TS_MOD
 
+    def position(self, now: float) -> tuple[int, int]:
+        """The slot's last sequence number, and its RTP time at `now` (its last timestamp before
+        any packet): where a stream that takes over from it, or hands back to it, joins."""
+        rtp_time = self.rtp_time(now)
+        return self._last_seq, self._last_ts if rtp_time is None else rtp_time
+
     def _anchor(self, ssrc: int, seq: int, timestamp: int, arrival: float) -> None:
         """Map a new source so its first packet directly follows the slot's last one."""
         elapsed = 0.0 if self._last_arrival is None else arrival - self._last_arrival

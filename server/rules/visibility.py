@@ -1,7 +1,7 @@
 """Who sees which room event. Pure: no I/O.
 
-Listeners drop in and out without an event; hands and invitations are for moderators and the
-member concerned; a removal is public only if the member was on stage.
+Listeners drop in and out without an event; hands, invitations and connection quality are for
+moderators and the member concerned; a removal is public only if the member was on stage.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def visible_to(event: e.RoomEvent, viewer_id: str, viewer_role: Role) -> bool:
             return is_on_stage(role)
         case e.HandRaised(hand=hand):
             return moderating or hand.id == viewer_id
-        case e.HandLowered(id=id) | e.Invited(id=id) | e.InviteEnded(id=id):
+        case e.HandLowered(id=id) | e.Invited(id=id) | e.InviteEnded(id=id) | e.QualityChanged(id=id):
             return moderating or id == viewer_id
         case e.MemberRemoved(id=id, role=role):
             return moderating or id == viewer_id or is_on_stage(role)

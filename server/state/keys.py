@@ -95,6 +95,12 @@ def event_guests(event_id: str) -> str:
     return f"{PREFIX}:event:{event_id}:guests"
 
 
+def quality(room_id: str) -> str:
+    """Hash: member id -> JSON {level, down, up, rtt_ms}: the member's connection quality as last
+    announced (server/media/quality.py), while they are in the room."""
+    return f"{PREFIX}:room:{room_id}:quality"
+
+
 NONE = f"{PREFIX}:none"
 """A key that is never written: stands in for the access keys of a room with no club or event."""
 
@@ -106,7 +112,7 @@ def room_keys(room_id: str, club_id: str = "", event_id: str = "") -> list[str]:
         stage(room_id), audience(room_id), hands(room_id), invites(room_id), bans(room_id),
         visitors(room_id), stage_time(room_id), questions(room_id), votes(room_id),
         club_members(club_id) if club_id else NONE, event_guests(event_id) if event_id else NONE,
-        TIMERS,
+        TIMERS, quality(room_id),
     ]
 
 

@@ -1,4 +1,5 @@
-"""RoomState in Redis: rooms, members and roles, the hand queue, invitations, bans, the event log.
+"""RoomState in Redis: rooms, members and roles, the hand queue, invitations, bans, the event log,
+and each member's connection quality as last announced.
 
 Every transition is one Lua script (server/state/lua/), so the checks and the change they guard
 happen atomically, and each change appends an event to the room's log under the room's next
@@ -13,7 +14,7 @@ import json
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import Any, NamedTuple, cast
 
@@ -22,7 +23,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
-from server.domain.events import RoomEvent
+from server.domain.events import Quality, RoomEvent
 from server.domain.room import (
     Attendance,
     Hand,
@@ -49,6 +50,7 @@ AUDIENCE_PAGE = 50
 _member = TypeAdapter(Member).validate_json
 _question = TypeAdapter(Question).validate_json
 _invitation = TypeAdapter(Invitation).validate_json
+_quality = TypeAdapter(Quality).validate_json
 
 
 class Access(NamedTuple):
@@ -84,6 +86,7 @@ class RoomStore:
         self._leave = _script(redis, "leave.lua")
         self._end = _script(redis, "end_room.lua")
         self._act = _script(redis, "act.lua")
+        self._report_quality = _script(redis, "quality.lua")
 
     async def _access_to(self, room_id: str) -> Access:
         access = self._access.get(room_id)
@@ -174,11 +177,16 @@ class RoomStore:
 
     async def end(self, room_id: str, actor: Identity) -> int:
         """End the room as its host; returns the sequence number of `room_ended`."""
-        return int(await self._run(self._end, room_id, actor.id, time.time()))
+        seq = int(await self._run(self._end, room_id, actor.id, time.time()))
+        await self.redis.delete(keys.quality(room_id))  # an ended room takes no more (quality.lua)
+        return seq
 
     async def end_if_hostless(self, room_id: str) -> int | None:
         """End a room that has had no host for too long; None if it has found one meanwhile."""
-        return int(await self._run(self._end, room_id, "", time.time())) or None
+        seq = int(await self._run(self._end, room_id, "", time.time()))
+        if seq:
+            await self.redis.delete(keys.quality(room_id))
+        return seq or None
 
     # Members
 
@@ -237,7 +245,21 @@ class RoomStore:
                 self._act, room_id, "expire_invite", member.id, member.role.value, "", "", time.time(), "none", 0, ""
             )
 
+    async def report_quality(self, room_id: str, member_id: str, quality: Quality) -> int:
+        """Keep and log a change in the member's connection quality; the event's seq, or 0 if the
+        member has left (or the room has ended) meanwhile."""
+        return int(await self._run(self._report_quality, room_id, member_id, json.dumps(asdict(quality))))
+
     # Views
+
+    async def quality(self, room_id: str, member_id: str | None = None) -> dict[str, Quality]:
+        """The connection quality last announced of everyone in the room, or of one member."""
+        if member_id is None:
+            found = cast(dict[str, str], await self.redis.hgetall(keys.quality(room_id)))
+        else:
+            raw = cast(str | None, await self.redis.hget(keys.quality(room_id), member_id))
+            found = {member_id: raw} if raw is not None else {}
+        return {id: _quality(raw) for id, raw in found.items()}
 
     async def audience_page(
         self, room_id: str, offset: int = 0, limit: int = AUDIENCE_PAGE

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from aiortc.sdp import SessionDescription
+
 from support import host_and_listener
 
 
@@ -46,4 +48,18 @@ async def test_speaker_gets_receiver_reports_and_listener_gets_sender_reports(se
     finally:
         if watching is not None:
             watching.cancel()
+        await asyncio.gather(host.close(), listener.close(), return_exceptions=True)
+
+
+async def test_the_answer_asks_for_opus_in_band_fec_on_every_section(server) -> None:
+    """A browser puts in-band FEC in what it sends only if the answer's Opus says useinbandfec=1,
+    and its encoder sizes that FEC by the loss our receiver reports tell it."""
+    _, host, listener = await host_and_listener(server)
+    try:
+        for participant in (host, listener):
+            answer = SessionDescription.parse(participant.pc.remoteDescription.sdp)
+            for media in answer.media:
+                (opus,) = [codec for codec in media.rtp.codecs if codec.mimeType.lower() == "audio/opus"]
+                assert opus.parameters.get("useinbandfec") == 1, (media.rtp.muxId, opus)
+    finally:
         await asyncio.gather(host.close(), listener.close(), return_exceptions=True)

@@ -2,7 +2,7 @@
 local K_ROOM, K_MEMBERS, K_COUNTS, K_LOG, K_LIVE = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local K_STAGE, K_AUDIENCE, K_HANDS, K_INVITES, K_BANS = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local K_VISITORS, K_STAGE_TIME, K_QUESTIONS, K_VOTES = KEYS[11], KEYS[12], KEYS[13], KEYS[14]
-local K_CLUB_MEMBERS, K_GUESTS, K_TIMERS = KEYS[15], KEYS[16], KEYS[17]
+local K_CLUB_MEMBERS, K_GUESTS, K_TIMERS, K_QUALITY = KEYS[15], KEYS[16], KEYS[17], KEYS[18]
 local LOG_MAXLEN = 10000
 local LOG_VERSION = 2  -- the entry format server/state/log.py reads
 
@@ -109,6 +109,7 @@ end
 local function drop_member(m, now)
   stage_exit(m, now)
   redis.call('HDEL', K_MEMBERS, m.id)
+  redis.call('HDEL', K_QUALITY, m.id)
   redis.call('HINCRBY', K_COUNTS, m.role, -1)
   redis.call('ZREM', K_STAGE, m.id)
   redis.call('ZREM', K_AUDIENCE, m.id)
