@@ -264,13 +264,14 @@ async def fall_silent(page: Page) -> None:
 
 
 async def bring_on_stage(host: Page, guest: Page, name: str) -> None:
-    """The guest raises a hand, the host invites them, they accept and are live."""
+    """The guest raises a hand, the host invites them, they accept, unmute and are live."""
     await expect(guest.get_by_role("button", name="Raise hand", exact=True)).to_be_visible(timeout=10_000)
     await guest.get_by_role("button", name="Raise hand", exact=True).click()
     hands = host.get_by_role("region", name="Raised hands")
     await hands.get_by_role("button", name=f"Invite {name} to speak", exact=True).click(timeout=5_000)
     invitation = guest.get_by_role("dialog", name="Join the stage?")
     await invitation.get_by_role("button", name="Accept", exact=True).click(timeout=5_000)
+    await guest.get_by_role("button", name="Unmute microphone", exact=True).click(timeout=5_000)
     await expect(guest.get_by_text("Live — you're on stage")).to_be_visible(timeout=5_000)
 
 

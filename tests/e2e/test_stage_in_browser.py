@@ -111,17 +111,19 @@ async def test_listener_is_invited_on_stage_heard_and_muted(server, open_page: O
     await hands.get_by_role("button", name="Invite Ana to speak", exact=True).click()
     await expect(hands.get_by_text("Invited — waiting")).to_be_visible(timeout=5_000)
 
-    # 3. Ana accepts and is on stage with her microphone on.
+    # 3. Ana accepts and is on stage, muted until she unmutes; then her microphone is on.
     invitation = ana.get_by_role("dialog", name="Join the stage?")
     await expect(invitation).to_be_visible(timeout=5_000)
     await expect(invitation.get_by_text("Host Ada invited you to speak.")).to_be_visible()
     await invitation.get_by_role("button", name="Accept", exact=True).click()
-    accepted_at = time.monotonic()
     await expect(invitation).to_be_hidden(timeout=5_000)
+    await expect(stage_entry(ana, "Ana").get_by_text("muted", exact=True)).to_be_visible(timeout=5_000)
+    await ana.get_by_role("button", name="Unmute microphone", exact=True).click()
+    accepted_at = time.monotonic()
     await expect(stage_entry(ana, "Ana").get_by_text("mic on", exact=True)).to_be_visible(timeout=5_000)
     await expect(ana.get_by_text("Live — you're on stage")).to_be_visible(timeout=5_000)
 
-    # 4. Ben receives Ana on a second slot within 10 s of her accepting.
+    # 4. Ben receives Ana on a second slot within 10 s of her unmuting.
     ana_mid, _ = await wait_for_stream(ben, other_than={host_mid}, above=50, deadline=accepted_at + 10)
 
     # 5. Ada mutes Ana from her actions menu; Ben sees it, and Ana's stream stops.

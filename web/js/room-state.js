@@ -38,6 +38,9 @@ export class RoomState {
     this.questions = new Map();
     /** ids of the questions you upvoted. */
     this.yourVotes = new Set();
+    /** id -> Quality of a member's connection ({level, down, up, rtt_ms}): every member's for
+     * moderators, only your own for anyone else. */
+    this.quality = new Map();
     /** The highest room-log seq applied. */
     this.seq = null;
     this._names = new Map(); // id -> last known display name
@@ -86,6 +89,7 @@ export class RoomState {
     this.hands = [...(joined.hands ?? [])].sort(byRaisedAt);
     this.questions = new Map((joined.questions ?? []).map((question) => [question.id, question]));
     this.yourVotes = new Set(joined.your_votes ?? []);
+    this.quality = new Map(Object.entries(joined.quality ?? {}));
     this._setSpeakers(joined.speaking, joined.slot_holders);
     this._remember(this.you, ...this.stage.values(), ...this.audienceNames, ...this.hands);
     if (joined.room?.host) this._remember(joined.room.host);
@@ -204,6 +208,11 @@ export class RoomState {
     return [{ kind: 'host_changed', host }];
   }
 
+  _on_quality_changed({ id, quality }) {
+    this.quality.set(id, quality);
+    return [];
+  }
+
   _on_room_ended() {
     return [{ kind: 'ended' }];
   }
@@ -266,6 +275,7 @@ export class RoomState {
 
   _forget(id) {
     this.stage.delete(id);
+    this.quality.delete(id);
     this.hands = this.hands.filter((hand) => hand.id !== id);
     this.invitations.delete(id);
   }
