@@ -4,11 +4,13 @@
 the last LOSS_WINDOW_S from the reports' cumulative counts, jitter, round-trip time from LSR/DLSR
 against our sender reports), and whether they have stopped reporting while we send.
 `UplinkMeter`: our reception of their microphone (loss over the same window, jitter, the time
-since their last packet). Both grade their link with server/media/quality.py.
+since their last packet). Both grade their link with server/media/quality.py. `loss_heard`:
+the listeners' loss a speaker's encoder is told of, so that it adds FEC for it.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -141,3 +143,16 @@ class UplinkMeter:
             jitter_ms=round(jitter_ms, 1),
             since_packet_s=round(now - last_packet, 1) if last_packet is not None else None,
         )
+
+
+HEARD_PERCENTILE = 0.9
+
+
+def loss_heard(losses: list[float]) -> float:
+    """The loss a room's speakers' encoders should hear of, from each member's downlink loss: the
+    90th percentile (the worst, in a small room), so one listener on a terrible link does not make
+    every speaker spend bitrate on FEC for all, while a room losing packets gets it."""
+    if not losses:
+        return 0.0
+    ranked = sorted(losses)
+    return ranked[min(len(ranked) - 1, math.ceil(HEARD_PERCENTILE * len(ranked)) - 1)]

@@ -113,6 +113,10 @@ class Peer:
         self._last_packet: float | None = None  # monotonic time of the latest microphone packet
         self._slot_ssrcs: frozenset[int] = frozenset()
         self._downlink = DownlinkMeter()
+        # What the room's listeners lose of what we send them (meters.loss_heard): our receiver
+        # reports tell this member's encoder the worse of it and their own uplink loss, so that
+        # it adds in-band FEC for losses on the way to listeners too, which it never hears of.
+        self.listeners_loss = 0.0
         self._uplink = UplinkMeter()
 
     async def answer(self, offer_sdp: str) -> str:
@@ -217,7 +221,7 @@ class Peer:
             reports.append(
                 RtcpReceiverInfo(
                     ssrc=ssrc,
-                    fraction_lost=stats.fraction_lost,
+                    fraction_lost=max(stats.fraction_lost, min(255, int(self.listeners_loss * 256))),
                     packets_lost=stats.packets_lost,
                     highest_sequence=(stats.cycles + (stats.max_seq or 0)) & 0xFFFFFFFF,
                     jitter=stats.jitter,

@@ -14,12 +14,14 @@ import gc
 import logging
 import math
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from aiortc import RTCIceServer
 
 from server.domain.events import Quality
 from server.media.forwarder import Forwarder, MemberId
+from server.media.meters import loss_heard
 from server.media.peer import Peer
 from server.media.quality import QualityTracker
 from vocabulary.errors import DropinError, ErrorCode
@@ -195,15 +197,21 @@ class MediaRouter:
                     log.exception("connection quality")
 
     def _assess_quality(self, now: float) -> None:
+        """Grade each member's connection, and tell the speakers' encoders what the listeners lose."""
         notify = self.on_quality_changed
+        losses: dict[str, list[float]] = defaultdict(list)
         for (room_id, member), peer in list(self._peers.items()):
             tracker = self._quality.get((room_id, member))
             forwarder = self._forwarders.get(room_id)
             if tracker is None or forwarder is None:
                 continue
-            quality = tracker.update(peer.reading(now, forwarder.may_speak(member)), now)
+            reading = peer.reading(now, forwarder.may_speak(member))
+            losses[room_id].append(reading.down.loss)
+            quality = tracker.update(reading, now)
             if quality is not None and notify is not None:
                 notify(room_id, member, quality)
+        for (room_id, _), peer in self._peers.items():
+            peer.listeners_loss = loss_heard(losses.get(room_id, []))
 
 
 def _distribution(samples_ns: Iterable[int]) -> dict[str, float | int | None]:

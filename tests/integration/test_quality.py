@@ -14,7 +14,7 @@ from server.state import keys
 from signaling import messages as m
 from signaling.client import SignalingClient
 from signaling.participant import Participant, ToneTrack
-from support import Member
+from support import Member, host_and_listener, hosted_room, wait_until
 
 
 def drop_every(participant: Participant, nth: int) -> None:
@@ -52,9 +52,7 @@ def drained(client: SignalingClient) -> list[m.ServerMessage]:
 
 
 async def test_a_lossy_listener_is_poor_to_moderators_while_a_healthy_one_stays_good(server, redis) -> None:
-    host_token = server.identity("Host")
-    room_id = server.create_room(host_token)
-    host = Participant(server.ws_url, host_token)
+    room_id, host = hosted_room(server)
     healthy = Participant(server.ws_url, server.identity("Healthy"))
     lossy = Participant(server.ws_url, server.identity("Lossy"))
     moderator_token = server.identity("Moderator")
@@ -76,6 +74,13 @@ async def test_a_lossy_listener_is_poor_to_moderators_while_a_healthy_one_stays_
         poor = seen[-1].quality
         assert poor.down is not None and poor.down.loss >= 0.05, poor
         assert poor.up is None, "a listener's microphone is not assessed"
+
+        async def host_told_of_listeners_loss() -> bool:
+            """The host's encoder hears of the loss on the way to listeners (so it adds FEC)."""
+            stats = (await host.pc.getTransceivers()[0].sender.getStats()).values()
+            return any(s.type == "remote-inbound-rtp" and s.fractionLost >= 0.1 * 256 for s in stats)
+
+        await wait_until(host_told_of_listeners_loss, timeout=10)
         await asyncio.sleep(3)  # the healthy listener has had as long to look bad
         seen += [e for e in drained(host.client) if isinstance(e, m.QualityChanged)]
         assert {ids[e.id] for e in seen} == {"host", "healthy", "lossy"}, seen
@@ -114,9 +119,7 @@ async def test_a_lossy_listener_is_poor_to_moderators_while_a_healthy_one_stays_
 
 
 async def test_a_speaker_whose_microphone_stops_is_lost_on_the_uplink(server) -> None:
-    host_token = server.identity("Host")
-    room_id = server.create_room(host_token)
-    host = Participant(server.ws_url, host_token)
+    room_id, host = hosted_room(server)
     try:
         await host.join(room_id)
         await host.connect_media(ToneTrack())
@@ -137,14 +140,8 @@ async def test_a_speaker_whose_microphone_stops_is_lost_on_the_uplink(server) ->
 
 
 async def test_a_dropped_connection_is_lost_and_a_leave_forgets(server, redis: aioredis.Redis) -> None:
-    host_token = server.identity("Host")
-    room_id = server.create_room(host_token)
-    host = Participant(server.ws_url, host_token)
-    listener = Participant(server.ws_url, server.identity("Listener"))
+    room_id, host, listener = await host_and_listener(server, host_media=False)
     try:
-        await host.join(room_id)
-        await listener.join(room_id)
-        await listener.connect_media()
         listener_id = listener.welcome.you.id
         await quality_events(host.client, lambda e: e.id == listener_id, timeout=15)
         await listener.close()  # no leave: their place is kept for the reconnect grace

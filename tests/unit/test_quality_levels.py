@@ -8,7 +8,7 @@ from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import RtcpReceiverInfo, RtpPacket
 
 from server.domain.events import Link
-from server.media.meters import DownlinkMeter, UplinkMeter
+from server.media.meters import DownlinkMeter, UplinkMeter, loss_heard
 from server.media.quality import QualityTracker, Reading, Settled, grade, worst
 
 
@@ -165,3 +165,9 @@ def test_the_uplink_is_measured_only_while_the_member_may_speak() -> None:
     assert meter.link([stats], 6.5, may_speak=True, now=9.5).level == "lost"
     assert meter.link([stats], 6.5, may_speak=False, now=10.0) is None
     assert meter.link([stats], 6.5, may_speak=True, now=10.5).level != "lost", "3 s from being let speak again"
+
+
+def test_speakers_hear_of_the_loss_most_listeners_see_not_the_single_worst() -> None:
+    assert loss_heard([]) == 0.0
+    assert loss_heard([0.0, 0.2]) == 0.2, "in a small room, the worst"
+    assert loss_heard([0.0] * 17 + [0.05, 0.1, 0.5]) == 0.05, "in a larger one, the 90th percentile"
