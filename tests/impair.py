@@ -24,18 +24,17 @@ import asyncio
 import contextlib
 import json
 import random
-import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import redis
-from playwright.async_api import Page, expect
+from playwright.async_api import Page
 
-from support import RunningServer, serving
+from support import RunningServer, go_live, join, serving
 
 Direction = Literal["up", "down", "both"]
 
@@ -220,22 +219,13 @@ def serving_with_turn(redis_url: str, tmp_path: Path, turn_urls: list[str], secr
         yield running
 
 
-async def go_live(host: Page) -> str:
-    """Host Ada opens a room and goes live; returns the room's URL."""
-    await host.goto("/")
-    await host.get_by_label("Your name", exact=True).fill("Host Ada")
-    await host.get_by_label("Title", exact=True).fill("Burning questions")
-    await host.get_by_role("button", name="Create room", exact=True).click()
-    await expect(host).to_have_url(re.compile(r"/rooms/[^/]+$"))
-    await host.get_by_role("button", name="Join room", exact=True).click()
-    await expect(host.get_by_text("Live — you're on stage")).to_be_visible(timeout=10_000)
-    return host.url
-
-
-async def join(page: Page, room_url: str, name: str) -> None:
-    await page.goto(room_url)
-    await page.get_by_label("Your name", exact=True).fill(name)
-    await page.get_by_role("button", name="Join room", exact=True).click()
+async def live_host_and_relayed_listener(open_page: Callable[[], Awaitable[Page]]) -> tuple[Page, Page]:
+    """Two pages from the `open_page` fixture: on one Host Ada goes live, on the other Listener Bo,
+    forced to relay (`RELAY_ONLY`), joins her room."""
+    host, listener = await open_page(), await open_page()
+    await listener.add_init_script(RELAY_ONLY)
+    await join(listener, await go_live(host), "Listener Bo")
+    return host, listener
 
 
 class Frames:

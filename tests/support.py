@@ -38,24 +38,41 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def wait_until(condition: Callable[[], Awaitable[bool]], timeout: float = 10.0, interval: float = 0.05) -> None:
-    """Poll `condition` until it holds; TimeoutError after `timeout` seconds."""
-    async with asyncio.timeout(timeout):
-        while not await condition():
-            await asyncio.sleep(interval)
+async def wait_until(
+    condition: Callable[[], Awaitable[bool]], timeout: float = 10.0, interval: float = 0.05, what: str = ""
+) -> None:
+    """Poll `condition` until it holds. After `timeout` seconds: TimeoutError, or, when `what`
+    says what was awaited, an AssertionError that says it."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not await condition():
+                await asyncio.sleep(interval)
+    except TimeoutError:
+        if not what:
+            raise
+        raise AssertionError(f"not within {timeout} s: {what}") from None
 
 
-async def host_and_listener(server, relay_only: bool = False) -> tuple[str, Participant, Participant]:
-    """A new room whose host sends a tone, and one listener (on TURN alone with `relay_only`);
-    both joined and connected. The caller closes them."""
-    host_token = server.identity("Host")
-    room_id = server.create_room(host_token)
-    host = Participant(server.ws_url, host_token)
+def hosted_room(server: RunningServer, name: str = "Host") -> tuple[str, Participant]:
+    """A new room on `server` and its host, a Participant that has not joined yet. The caller
+    closes the host."""
+    host_token = server.identity(name)
+    return server.create_room(host_token), Participant(server.ws_url, host_token)
+
+
+async def host_and_listener(
+    server: RunningServer, relay_only: bool = False, host_media: bool = True
+) -> tuple[str, Participant, Participant]:
+    """A new room whose host sends a tone (or, without `host_media`, has no audio connection),
+    and one listener (on TURN alone with `relay_only`); both joined, the listener's audio
+    connected. The caller closes them."""
+    room_id, host = hosted_room(server)
     listener = Participant(server.ws_url, server.identity("Listener"))
     try:
         await host.join(room_id)
         await listener.join(room_id)
-        await host.connect_media(ToneTrack())
+        if host_media:
+            await host.connect_media(ToneTrack())
         await listener.connect_media(relay_only=relay_only)
     except BaseException:
         await asyncio.gather(host.close(), listener.close(), return_exceptions=True)
@@ -210,19 +227,30 @@ async def packets_on(page: Page, more_than: int, within_s: float) -> int:
     return received
 
 
-async def host_and_listener_pages(host: Page, listener: Page) -> str:
-    """Through the buttons: Ada opens a room and goes live from one page, Bo joins it from the
-    other and hears her. Returns the room's id."""
+async def go_live(host: Page) -> str:
+    """Through the buttons: Host Ada opens a room ("Burning questions") from the hallway and goes
+    live on its stage; returns the room's URL."""
     await host.goto("/")
     await host.get_by_label("Your name", exact=True).fill("Host Ada")
     await host.get_by_label("Title", exact=True).fill("Burning questions")
     await host.get_by_role("button", name="Create room", exact=True).click()
     await expect(host).to_have_url(re.compile(r"/rooms/[^/]+$"))
-    room_id = host.url.rstrip("/").rsplit("/", 1)[-1]
     await host.get_by_role("button", name="Join room", exact=True).click()
     await expect(host.get_by_text("Live — you're on stage")).to_be_visible(timeout=10_000)
-    await listener.goto(f"/rooms/{room_id}")
-    await listener.get_by_label("Your name", exact=True).fill("Listener Bo")
-    await listener.get_by_role("button", name="Join room", exact=True).click()
+    return host.url
+
+
+async def join(page: Page, room_url: str, name: str) -> None:
+    """A person opens the room's link (a URL or a path on the server), gives `name` and joins."""
+    await page.goto(room_url)
+    await page.get_by_label("Your name", exact=True).fill(name)
+    await page.get_by_role("button", name="Join room", exact=True).click()
+
+
+async def host_and_listener_pages(host: Page, listener: Page) -> str:
+    """Through the buttons: Ada opens a room and goes live from one page, Bo joins it from the
+    other and hears her. Returns the room's id."""
+    room_id = (await go_live(host)).rstrip("/").rsplit("/", 1)[-1]
+    await join(listener, f"/rooms/{room_id}", "Listener Bo")
     assert await packets_on(listener, 100, within_s=10) > 100, "the listener hears the host"
     return room_id

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import re
@@ -26,34 +27,20 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Page, expect
-from test_slot_switch import (
-    FRAME,
+from slot_switching import (
     GUEST,
-    HOLD_S,
     HOST,
     LISTENER,
-    MAX_CONCEALED_MS_PER_SWITCH,
-    MAX_CONCEALED_SHARE,
-    MAX_CONCEALMENT_EVENTS_PER_SWITCH,
-    MAX_PACKETS_LOST,
-    MAX_SWITCH_GAP_MS,
     POLL_S,
-    SWITCH_WITHIN_S,
-    SWITCHES,
-    TONES_HZ,
-    Ear,
-    Look,
-    bring_on_stage,
-    concealed_share,
-    fall_silent,
-    give_microphone,
-    growth,
-    talk,
-    tone_of,
+    alternate,
+    assert_one_stream_without_loss,
+    attach_ear,
+    one_slot_room_with_two_speakers,
+    watch_slots_script,
 )
-from test_stage_in_browser import join_from_hallway, stage_entry, start_room
+from test_stage_in_browser import stage_entry, start_room
 
-from support import REPO
+from support import REPO, join
 
 FIREFOX = "/usr/bin/firefox-esr"
 DRIVER = REPO / "tests" / "firefox" / "driver.mjs"
@@ -294,9 +281,7 @@ async def test_firefox_speaker_brought_on_stage_is_heard_in_chromium(
     # 1. Ada opens a room in Chromium; Ana joins in Firefox, Ben in Chromium, and Ben hears Ada.
     room_id = await start_room(host)
     await join_in_firefox(guest, "Fox Ana", room_id)
-    await listener.goto(f"/rooms/{room_id}")
-    await listener.get_by_label("Your name", exact=True).fill("Ben")
-    await listener.get_by_role("button", name="Join room", exact=True).click()
+    await join(listener, f"/rooms/{room_id}", "Ben")
     host_mid, _ = await hears(listener, other_than=set(), within_s=10)
 
     # 2. Ana raises her hand, Ada invites her, Ana accepts and talks (Firefox's fake microphone,
@@ -322,141 +307,6 @@ async def test_firefox_speaker_brought_on_stage_is_heard_in_chromium(
     await asyncio.sleep(1.5)
     after = (await inbound_audio(listener))[ana_mid]["packets"]
     assert after - before <= 3, f"Ana's slot (mid {ana_mid}) got {after - before} packets in 1.5 s after she muted"
-
-
-# Firefox's ear on a receive slot. Headless Firefox has no audio device, so a realtime AudioContext
-# never runs there (it stays "suspended"): the slot's receive transform decodes each Opus frame
-# itself with WebCodecs, besides noting its SSRC, sequence number and timestamp as
-# test_slot_switch.py's RTP watch does, and measures the last 100 ms of sound at the two speakers'
-# tones (Goertzel). What it hears is what the server sent on the slot; Firefox's own decoding of it
-# shows in getStats() (totalAudioEnergy, concealment).
-FIREFOX_RTP_WATCH = """
-onrtctransform = ({ transformer }) => {
-  const { port, tones } = transformer.options;
-  const seen = { packets: 0, ssrcs: [], steps: [], decoded: 0, errors: [], heard: { hz: 0, db: -200 } };
-  let last = null;
-  const recent = [];  // the last five decoded 20 ms frames, mono
-  const decoder = new AudioDecoder({
-    output(audio) {
-      const samples = new Float32Array(audio.numberOfFrames);
-      audio.copyTo(samples, { planeIndex: 0, format: 'f32-planar' });
-      audio.close();
-      seen.decoded += 1;
-      recent.push(samples);
-      if (recent.length > 5) recent.shift();
-      const all = new Float32Array(recent.reduce((n, one) => n + one.length, 0));
-      recent.reduce((at, one) => (all.set(one, at), at + one.length), 0);
-      let best = { hz: 0, db: -200 };
-      for (const hz of tones) {
-        const k = 2 * Math.cos((2 * Math.PI * hz) / 48000);
-        let s1 = 0, s2 = 0;
-        for (const x of all) [s1, s2] = [x + k * s1 - s2, s1];
-        const amplitude = (2 * Math.sqrt(Math.max(0, s1 * s1 + s2 * s2 - k * s1 * s2))) / all.length;
-        const db = 20 * Math.log10(Math.max(amplitude, 1e-10));
-        if (db > best.db) best = { hz, db };
-      }
-      seen.heard = best;
-    },
-    error(error) { seen.errors.push(String(error)); },
-  });
-  decoder.configure({ codec: 'opus', sampleRate: 48000, numberOfChannels: 2 });
-  transformer.readable.pipeThrough(new TransformStream({
-    transform(frame, controller) {
-      const { synchronizationSource: ssrc, sequenceNumber: seq, rtpTimestamp } = frame.getMetadata();
-      const ts = rtpTimestamp ?? frame.timestamp;
-      seen.packets += 1;
-      if (!seen.ssrcs.includes(ssrc)) seen.ssrcs.push(ssrc);
-      if (last) {
-        const seqStep = (seq - last.seq + 0x10000) % 0x10000;
-        const tsStep = (ts - last.ts + 0x100000000) % 0x100000000;
-        if (seqStep !== 1 || tsStep !== 960 || ssrc !== last.ssrc) {
-          seen.steps.push({ packet: seen.packets, seqStep, tsStep, ssrc });
-        }
-      }
-      last = { ssrc, seq, ts };
-      if (decoder.state === 'configured') {
-        decoder.decode(new EncodedAudioChunk({ type: 'key', timestamp: (seen.packets * 20000), data: frame.data }));
-      }
-      controller.enqueue(frame);
-    },
-  })).pipeTo(transformer.writable);
-  port.onmessage = () => port.postMessage(seen);
-};
-"""
-
-# Every receive-only transceiver the app creates gets the watch (as in test_slot_switch.py).
-FIREFOX_WATCH_SLOTS = """
-(() => {
-  const addTransceiver = RTCPeerConnection.prototype.addTransceiver;
-  RTCPeerConnection.prototype.addTransceiver = function (...args) {
-    const transceiver = addTransceiver.apply(this, args);
-    if (args[1]?.direction !== 'recvonly') return transceiver;
-    const source = new Blob([RTP_WATCH], { type: 'text/javascript' });
-    const channel = new MessageChannel();
-    const worker = new Worker(URL.createObjectURL(source));
-    transceiver.receiver.transform = new RTCRtpScriptTransform(
-      worker, { port: channel.port2, tones: TONES }, [channel.port2]);
-    transceiver.rtpSeen = () => new Promise((resolve) => {
-      channel.port1.onmessage = ({ data }) => resolve(data);
-      channel.port1.postMessage(null);
-    });
-    return transceiver;
-  };
-})();
-"""
-
-# The ear on the page's only receive slot: its transceiver and peer connection; the slot's mid.
-FIREFOX_ATTACH_EAR = """
-() => {
-  const pc = window.__pcs.filter((one) => one.signalingState !== 'closed').at(-1);
-  const slot = pc?.getTransceivers().find((t) => t.currentDirection === 'recvonly' && t.receiver.track);
-  if (!slot) return null;
-  window.__ear = { pc, mid: slot.mid, rtp: slot.rtpSeen };
-  return slot.mid;
-}
-"""
-
-# One look at the slot, as test_slot_switch.py's LISTEN answers: the loudest of the tones in the
-# last 100 ms and its level, and the slot's inbound-rtp stats; plus what the watch saw.
-FIREFOX_LISTEN = """
-async () => {
-  const ear = window.__ear;
-  const seen = await ear.rtp();
-  const streams = [];
-  (await ear.pc.getStats()).forEach((stat) => {
-    if (stat.type !== 'inbound-rtp' || stat.kind !== 'audio' || String(stat.mid) !== String(ear.mid)) return;
-    streams.push({
-      ssrc: stat.ssrc,
-      packetsReceived: stat.packetsReceived ?? 0,
-      packetsLost: stat.packetsLost ?? 0,
-      concealmentEvents: stat.concealmentEvents ?? 0,
-      concealedSamples: stat.concealedSamples ?? 0,
-      silentConcealedSamples: stat.silentConcealedSamples ?? 0,
-      totalSamplesReceived: stat.totalSamplesReceived ?? 0,
-      totalAudioEnergy: stat.totalAudioEnergy ?? 0,
-    });
-  });
-  return { hz: seen.heard.hz, db: seen.heard.db, streams, seen };
-}
-"""
-
-
-class FirefoxEar(Ear):
-    """test_slot_switch.py's Ear, listening through the Firefox slot's decoding watch."""
-
-    async def look(self) -> Look:
-        heard = await self.page.evaluate(FIREFOX_LISTEN)
-        streams, seen = heard["streams"], heard["seen"]
-        assert not seen["errors"], f"the slot's Opus did not decode: {seen['errors']}"
-        assert len(streams) <= 1, f"the slot has {len(streams)} inbound-rtp streams (SSRCs): {streams}"
-        look = Look(time.monotonic(), tone_of(heard["hz"], heard["db"]), heard["hz"], heard["db"],
-                    streams[0] if streams else None)
-        self.looks.append(look)
-        return look
-
-    async def rtp(self) -> dict:
-        seen = (await self.page.evaluate(FIREFOX_LISTEN))["seen"]
-        return {key: seen[key] for key in ("packets", "ssrcs", "steps", "decoded")}
 
 
 # Which stage members' entries show the speaking ring on the page: {name: true/false}.
@@ -494,74 +344,25 @@ async def test_firefox_listener_keeps_hearing_as_the_slot_switches(
 ) -> None:
     """test_slot_switch.py's room, heard in Firefox: one receive slot, two Chromium speakers with
     tones the test turns up and down (Ada 440 Hz, Ben 1000 Hz), three switches; the Firefox
-    listener's slot follows whoever talks, as one continuous RTP stream with next to no loss."""
+    listener's slot follows whoever talks, as one continuous RTP stream with next to no loss.
+    Headless Firefox has no audio device, so a realtime AudioContext never runs there: the slot's
+    RTP watch decodes the Opus itself and hears the tones in it (slot_switching.py). What it hears
+    is what the server sent on the slot; Firefox's own decoding of it shows in getStats()
+    (totalAudioEnergy, concealment)."""
     host, guest, listener = await asyncio.gather(open_page(), open_page(), open_firefox())
-    await give_microphone(host, TONES_HZ[HOST])
-    await give_microphone(guest, TONES_HZ[GUEST])
-    await listener.add_init_script(
-        FIREFOX_WATCH_SLOTS.replace("RTP_WATCH", json.dumps(FIREFOX_RTP_WATCH)).replace("TONES", json.dumps(
-            list(TONES_HZ.values())))
-    )
+    await listener.add_init_script(watch_slots_script(decode=True))
 
     # 1. Ada opens a one-slot room; Ben comes on stage; Cy listens in Firefox.
-    room_id = await start_room(host, voices="1")
-    assert server.room(room_id)["settings"]["slots"] == 1
-    await join_from_hallway(guest, GUEST, room_id)
-    await bring_on_stage(host, guest, GUEST)
+    room_id = await one_slot_room_with_two_speakers(server, host, guest)
     await unmute_if_muted(guest)
     await join_in_firefox(listener, LISTENER, room_id)
     await listener.wait_for(f"#stage-list {text(GUEST)}", timeout_s=5)
-
-    deadline = time.monotonic() + 10
-    mid = None
-    while mid is None and time.monotonic() < deadline:
-        mid = await listener.evaluate(FIREFOX_ATTACH_EAR)
-        if mid is None:
-            await asyncio.sleep(0.25)
-    assert mid is not None, "the Firefox listener's page has no receive slot"
-    ear = FirefoxEar(listener)  # type: ignore[arg-type]  # FirefoxPage.evaluate answers as Page.evaluate does
+    ear = await attach_ear(listener, by_analyser=False)  # type: ignore[arg-type]  # answers as Page.evaluate does
 
     # 2. Ada talks, Ben is silent: Cy hears Ada, and her name rings.
-    speakers = {HOST: host, GUEST: guest}
-    await talk(host)
-    await ear.until_hearing(HOST, within_s=10)
-    await ring_on(listener, HOST, GUEST, within_s=5)
-    await ear.hold(HOST, 1.0)
-    first = await ear.look()
-
     # 3. Three times, the one talking falls silent and the other talks.
-    switches = []
-    current = HOST
-    for _ in range(SWITCHES):
-        following = GUEST if current == HOST else HOST
-        before = await ear.look()
-        await asyncio.gather(fall_silent(speakers[current]), talk(speakers[following]))
-        heard_after = await ear.until_hearing(following, within_s=SWITCH_WITHIN_S)
-        await ring_on(listener, following, current, within_s=SWITCH_WITHIN_S)
-        await ear.hold(following, HOLD_S)
-        delta = growth(before.stream, (await ear.look()).stream)
-        switches.append({"to": following, "heard_after_s": round(heard_after, 2), **delta,
-                         "concealed_ms": round(delta["concealedSamples"] / 48)})
-        current = following
+    first, switches = await alternate(ear, {HOST: host, GUEST: guest}, functools.partial(ring_on, listener))
 
-    last = await ear.look()
-    rtp = await ear.rtp()
-    total = growth(first.stream, last.stream)
-    report = f"switches: {switches}; whole test: {total}; RTP: {rtp}"
-    print(report)
-
-    # One stream for the slot throughout, carrying on at each switch...
-    assert len(rtp["ssrcs"]) == 1, f"the slot's SSRC changed: {report}"
-    assert total["packetsReceived"] > 50 * SWITCHES * HOLD_S, f"too few packets: {report}"
-    missing = sum(step["seqStep"] - 1 for step in rtp["steps"])
-    assert all(step["seqStep"] >= 1 for step in rtp["steps"]), f"sequence numbers went backwards: {report}"
-    assert missing <= MAX_PACKETS_LOST, f"sequence numbers jumped: {report}"
-    for step in rtp["steps"]:
-        frames = FRAME * step["seqStep"]
-        assert frames <= step["tsStep"] <= frames + 48 * MAX_SWITCH_GAP_MS, f"timestamps jumped: {report}"
-    # ... with next to nothing lost, and no burst of concealment at a switch.
-    assert total["packetsLost"] <= MAX_PACKETS_LOST, f"packets lost: {report}"
-    assert concealed_share(total) <= MAX_CONCEALED_SHARE, f"too much concealment: {report}"
-    for switch in switches:
-        assert switch["concealmentEvents"] <= MAX_CONCEALMENT_EVENTS_PER_SWITCH, f"concealment at a switch: {report}"
-        assert switch["concealed_ms"] <= MAX_CONCEALED_MS_PER_SWITCH, f"concealment at a switch: {report}"
+    # One stream for the slot throughout, carrying on at each switch, with next to nothing lost,
+    # and no burst of concealment at a switch.
+    await assert_one_stream_without_loss(ear, first, switches)

@@ -10,14 +10,13 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 
 import pytest
 from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, REMEMBER_PEER_CONNECTIONS
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, async_playwright, expect
 
-from support import host_and_listener_pages, packets_on
+from support import go_live, host_and_listener_pages, packets_on
 
 # Joins as soon as the page has loaded, with no click: the browser then refuses to play sound.
 # (Whatever Playwright runs in a page counts as a user gesture, so the join is not done from it.)
@@ -43,20 +42,9 @@ async def autoplay_blocking_browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
-async def start_room(host: Page) -> str:
-    await host.goto("/")
-    await host.get_by_label("Your name", exact=True).fill("Host Ada")
-    await host.get_by_label("Title", exact=True).fill("Burning questions")
-    await host.get_by_role("button", name="Create room", exact=True).click()
-    await expect(host).to_have_url(re.compile(r"/rooms/[^/]+$"))
-    await host.get_by_role("button", name="Join room", exact=True).click()
-    await expect(host.get_by_text("Live — you're on stage")).to_be_visible(timeout=10_000)
-    return host.url
-
-
 async def test_tap_to_hear_starts_blocked_audio(server, open_page, autoplay_blocking_browser: Browser) -> None:
     host = await open_page()
-    room_url = await start_room(host)
+    room_url = await go_live(host)
     context = await autoplay_blocking_browser.new_context(base_url=server.base_url)
     try:
         await context.add_init_script(REMEMBER_PEER_CONNECTIONS)

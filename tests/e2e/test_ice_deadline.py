@@ -7,33 +7,17 @@ with no TURN server, so no media path can ever connect: the websocket works, the
 
 from __future__ import annotations
 
-import re
-
+from impair import live_host_and_relayed_listener
 from playwright.async_api import expect
 
 UNREACHABLE = "Can't reach the audio server from this network"
-RELAY_ONLY = "localStorage.setItem('dropin.iceTransportPolicy', 'relay');"
 PEER_CONNECTIONS = "() => window.__pcs.length"
 
 
 async def test_unreachable_audio_is_explained_and_retried(server, open_page) -> None:
-    host = await open_page()
-    listener = await open_page()
-    await listener.add_init_script(RELAY_ONLY)
-
-    # Ada opens a room and goes live.
-    await host.goto("/")
-    await host.get_by_label("Your name", exact=True).fill("Host Ada")
-    await host.get_by_label("Title", exact=True).fill("Burning questions")
-    await host.get_by_role("button", name="Create room", exact=True).click()
-    await expect(host).to_have_url(re.compile(r"/rooms/[^/]+$"))
-    await host.get_by_role("button", name="Join room", exact=True).click()
-    await expect(host.get_by_text("Live — you're on stage")).to_be_visible(timeout=10_000)
-
-    # Bo joins from a network that lets no audio through; within 20 s the page says so.
-    await listener.goto(host.url)
-    await listener.get_by_label("Your name", exact=True).fill("Listener Bo")
-    await listener.get_by_role("button", name="Join room", exact=True).click()
+    # Ada opens a room and goes live; Bo joins from a network that lets no audio through; within
+    # 20 s the page says so.
+    host, listener = await live_host_and_relayed_listener(open_page)
     problem = listener.get_by_role("alert").filter(has_text=UNREACHABLE)
     await expect(problem).to_be_visible(timeout=20_000)
     await expect(problem.get_by_text("phone's hotspot")).to_be_visible()

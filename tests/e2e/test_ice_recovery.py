@@ -15,45 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from coturn import Coturn, machine_address, running_coturn
-from impair import (
-    RELAY_ONLY,
-    Frames,
-    ImpairingRelay,
-    audio_stats,
-    go_live,
-    impairing_relay,
-    join,
-    serving_with_turn,
-    until_hearing,
-)
+from impair import RELAY_ONLY, Frames, ImpairingRelay, audio_stats, until_hearing
 from playwright.async_api import Page, expect
 
-from support import RunningServer
+from support import RunningServer, go_live, join
 
 PACKETS_PER_S = 50  # Opus, 20 ms frames
 
 
 @pytest.fixture
-def coturn(tmp_path: Path) -> Iterator[Coturn]:
-    with running_coturn(tmp_path / "coturn") as turn:
-        yield turn
-
-
-@pytest.fixture
-def relay(coturn: Coturn) -> Iterator[ImpairingRelay]:
-    with impairing_relay(machine_address(), (coturn.address, coturn.port)) as running:
-        yield running
-
-
-@pytest.fixture
-def server(redis_server, tmp_path: Path, coturn: Coturn, relay: ImpairingRelay) -> Iterator[RunningServer]:
-    with serving_with_turn(redis_server.url, tmp_path, relay.urls("udp"), coturn.secret) as running:
-        yield running
+def server(server_behind_relay: RunningServer) -> RunningServer:
+    """The pages' server: its members' TURN URL is the relay in front of coturn (tests/e2e/conftest.py)."""
+    return server_behind_relay
 
 
 async def room_with_relayed_listener(open_page) -> tuple[Page, Page, Frames, Frames]:

@@ -11,26 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from coturn import Coturn, machine_address, running_coturn
-from impair import (
-    RELAY_ONLY,
-    Frames,
-    ImpairingRelay,
-    Impairment,
-    audio_stats,
-    go_live,
-    impairing_relay,
-    join,
-    serving_with_turn,
-    until_hearing,
-)
+from impair import RELAY_ONLY, Frames, Impairment, audio_stats, live_host_and_relayed_listener, until_hearing
 from playwright.async_api import expect
 
-from support import RunningServer, wait_until
+from support import RunningServer, go_live, join, wait_until
 
 # netem's `delay 100ms 80ms loss 5%` on what Bo receives: each packet 20..180 ms late (packets
 # overtake one another), one in twenty lost.
@@ -41,22 +27,14 @@ HEALTHY = re.compile(r"^connection (excellent|good)$")
 
 
 @pytest.fixture
-def coturn(tmp_path: Path) -> Iterator[Coturn]:
-    with running_coturn(tmp_path / "coturn") as turn:
-        yield turn
+def impairment() -> Impairment:
+    return BAD_NETWORK
 
 
 @pytest.fixture
-def relay(coturn: Coturn) -> Iterator[ImpairingRelay]:
-    with impairing_relay(machine_address(), (coturn.address, coturn.port), BAD_NETWORK) as running:
-        yield running
-
-
-@pytest.fixture
-def server(redis_server, tmp_path: Path, coturn: Coturn, relay: ImpairingRelay) -> Iterator[RunningServer]:
-    """The pages' server: its members' TURN URL is the impairing relay in front of coturn."""
-    with serving_with_turn(redis_server.url, tmp_path, relay.urls("udp"), coturn.secret) as running:
-        yield running
+def server(server_behind_relay: RunningServer) -> RunningServer:
+    """The pages' server: its members' TURN URL is the relay in front of coturn (tests/e2e/conftest.py)."""
+    return server_behind_relay
 
 
 def concealment(before: dict, after: dict) -> float:
@@ -143,10 +121,7 @@ async def test_opus_in_band_fec_is_negotiated_both_ways(open_page) -> None:
     which a browser does only when the answer it got asks for it (RFC 7587 `useinbandfec=1`): the
     server forwards the host's packets as they are. Both offer and answer carry it, on every
     Opus section, for the host (who sends) and for the listener behind the bad network."""
-    host, bo = await open_page(), await open_page()
-    await bo.add_init_script(RELAY_ONLY)
-    room = await go_live(host)
-    await join(bo, room, "Listener Bo")
+    host, bo = await live_host_and_relayed_listener(open_page)
     assert (await until_hearing(bo, 50, within_s=15))["packets"] > 50, "Bo does not hear the host"
     for name, page in (("host", host), ("Bo", bo)):
         for description in ("localDescription", "remoteDescription"):

@@ -18,261 +18,31 @@ On Cy's page the test checks that:
   at a switch fails the test, even where Chrome's jitter buffer would take it in its stride;
 - nothing audible is lost: getStats() `inbound-rtp` for the slot shows next to no packets lost
   and no burst of concealment around the switches.
+
+The scenario and its measurements are in slot_switching.py; test_firefox.py runs them with a
+Firefox listener.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
+import functools
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 from playwright.async_api import Page, expect
-from test_stage_in_browser import join_from_hallway, stage_entry, start_room
+from slot_switching import (
+    GUEST,
+    HOST,
+    LISTENER,
+    SWITCHES,
+    alternate,
+    assert_one_stream_without_loss,
+    attach_ear,
+    one_slot_room_with_two_speakers,
+    watch_slots,
+)
+from test_stage_in_browser import join_from_hallway, stage_entry
 
 OpenPage = Callable[[], Awaitable[Page]]  # the `open_page` fixture (tests/e2e/conftest.py)
-
-HOST = "Host Ada"
-GUEST = "Ben"
-LISTENER = "Cy"
-TONES_HZ = {HOST: 440.0, GUEST: 1000.0}
-TALKING_GAIN = 0.5
-
-SWITCHES = 3
-SWITCH_WITHIN_S = 2.5  # from one speaker's silence and the other's first word to hearing them
-HOLD_S = 2.5  # how long each speaker talks on after the slot has switched to them
-POLL_S = 0.1
-
-# Thresholds, chosen from real runs on a loaded 2-core machine (observed in brackets):
-MAX_PACKETS_LOST = 2  # over the whole test [0]
-MAX_CONCEALMENT_EVENTS_PER_SWITCH = 3  # from just before a switch to HOLD_S after it [0-2]
-MAX_CONCEALED_MS_PER_SWITCH = 100  # [0-56 ms]
-MAX_CONCEALED_SHARE = 0.02  # of the samples played over the whole test [0.0005-0.0097]
-FRAME = 960  # the timestamp step of one 20 ms Opus frame at 48 kHz
-MAX_SWITCH_GAP_MS = 80  # the time between the two speakers' packets that a switch adds [0-41 ms]
-
-# A microphone the test controls: getUserMedia for audio gets an oscillator behind a gain,
-# silent until the test turns it up. `window.__toneHz` is set by a script added before this one.
-CONTROLLABLE_MIC = """
-(() => {
-  const media = navigator.mediaDevices;
-  if (!media?.getUserMedia) return;
-  const real = media.getUserMedia.bind(media);
-  media.getUserMedia = async (constraints) => {
-    if (!constraints?.audio || constraints.video) return real(constraints);
-    const context = new AudioContext();
-    const osc = context.createOscillator();
-    osc.frequency.value = window.__toneHz ?? 440;
-    const gain = context.createGain();
-    gain.gain.value = 0;
-    const out = context.createMediaStreamDestination();
-    osc.connect(gain).connect(out);
-    osc.start();
-    await context.resume();
-    window.__mic = { context, osc, gain };
-    return out.stream;
-  };
-})();
-"""
-
-SET_GAIN = "(value) => { window.__mic.gain.gain.value = value; }"
-
-# Runs in a worker on the slot's receiver (an RTCRtpScriptTransform): notes each RTP packet's SSRC,
-# sequence number and timestamp as it passes, and keeps every step that is not "next packet, next
-# 20 ms frame" (sequence number + 1, timestamp + 960 at 48 kHz): a switch, a loss, a jump.
-RTP_WATCH = """
-onrtctransform = ({ transformer }) => {
-  const { port } = transformer.options;
-  const seen = { packets: 0, ssrcs: [], steps: [] };
-  let last = null;
-  transformer.readable.pipeThrough(new TransformStream({
-    transform(frame, controller) {
-      const { synchronizationSource: ssrc, sequenceNumber: seq, rtpTimestamp } = frame.getMetadata();
-      const ts = rtpTimestamp ?? frame.timestamp;
-      seen.packets += 1;
-      if (!seen.ssrcs.includes(ssrc)) seen.ssrcs.push(ssrc);
-      if (last) {
-        const seqStep = (seq - last.seq + 0x10000) % 0x10000;
-        const tsStep = (ts - last.ts + 0x100000000) % 0x100000000;
-        if (seqStep !== 1 || tsStep !== 960 || ssrc !== last.ssrc) {
-          seen.steps.push({ packet: seen.packets, seqStep, tsStep, ssrc });
-        }
-      }
-      last = { ssrc, seq, ts };
-      controller.enqueue(frame);
-    },
-  })).pipeTo(transformer.writable);
-  port.onmessage = () => port.postMessage(seen);
-};
-"""
-
-# On the listener's page: every receive-only transceiver gets the RTP watch as soon as the app
-# creates it (Chrome runs a receiver's transform only if it is set before negotiation).
-WATCH_SLOTS = """
-(() => {
-  const addTransceiver = RTCPeerConnection.prototype.addTransceiver;
-  RTCPeerConnection.prototype.addTransceiver = function (...args) {
-    const transceiver = addTransceiver.apply(this, args);
-    if (args[1]?.direction !== 'recvonly') return transceiver;
-    const source = new Blob([RTP_WATCH], { type: 'text/javascript' });
-    const channel = new MessageChannel();
-    const worker = new Worker(URL.createObjectURL(source));
-    transceiver.receiver.transform = new RTCRtpScriptTransform(worker, { port: channel.port2 }, [channel.port2]);
-    transceiver.rtpSeen = () => new Promise((resolve) => {
-      channel.port1.onmessage = ({ data }) => resolve(data);
-      channel.port1.postMessage(null);
-    });
-    return transceiver;
-  };
-})();
-"""
-
-# The listener's ear on its only receive slot: an AnalyserNode on the slot's track, the slot's
-# RTP watch, and the peer connection whose getStats() tells about the slot's stream.
-ATTACH_EAR = """
-async () => {
-  const pc = window.__pcs.filter((one) => one.signalingState !== 'closed').at(-1);
-  const slot = pc?.getTransceivers().find((t) => t.currentDirection === 'recvonly' && t.receiver.track);
-  if (!slot) return null;
-  const context = new AudioContext();
-  await context.resume();
-  const analyser = context.createAnalyser();
-  analyser.fftSize = 4096;
-  analyser.smoothingTimeConstant = 0;
-  context.createMediaStreamSource(new MediaStream([slot.receiver.track])).connect(analyser);
-  window.__ear = {
-    pc, mid: slot.mid, context, analyser, bins: new Float32Array(analyser.frequencyBinCount), rtp: slot.rtpSeen,
-  };
-  return slot.mid;
-}
-"""
-
-# One look at the slot: the loudest frequency heard now, and the slot's inbound-rtp stats.
-LISTEN = """
-async () => {
-  const ear = window.__ear;
-  ear.analyser.getFloatFrequencyData(ear.bins);
-  let loudest = 1;
-  for (let bin = 2; bin < ear.bins.length; bin++) if (ear.bins[bin] > ear.bins[loudest]) loudest = bin;
-  const streams = [];
-  (await ear.pc.getStats()).forEach((stat) => {
-    if (stat.type !== 'inbound-rtp' || stat.kind !== 'audio' || String(stat.mid) !== String(ear.mid)) return;
-    streams.push({
-      ssrc: stat.ssrc,
-      packetsReceived: stat.packetsReceived ?? 0,
-      packetsLost: stat.packetsLost ?? 0,
-      concealmentEvents: stat.concealmentEvents ?? 0,
-      concealedSamples: stat.concealedSamples ?? 0,
-      silentConcealedSamples: stat.silentConcealedSamples ?? 0,
-      totalSamplesReceived: stat.totalSamplesReceived ?? 0,
-    });
-  });
-  return { hz: (loudest * ear.context.sampleRate) / ear.analyser.fftSize, db: ear.bins[loudest], streams };
-}
-"""
-
-RTP_SEEN = "() => window.__ear.rtp()"
-
-
-@dataclass
-class Look:
-    """One look at the listener's slot."""
-
-    at: float
-    tone: str | None  # whose tone is the loudest sound (HOST, GUEST), or None (silence, noise)
-    hz: float
-    db: float
-    stream: dict | None  # the slot's inbound-rtp counters (None before its first packet)
-
-
-@dataclass
-class Ear:
-    page: Page
-    looks: list[Look] = field(default_factory=list)
-
-    async def look(self) -> Look:
-        heard = await self.page.evaluate(LISTEN)
-        streams = heard["streams"]
-        assert len(streams) <= 1, f"the slot has {len(streams)} inbound-rtp streams (SSRCs): {streams}"
-        look = Look(time.monotonic(), tone_of(heard["hz"], heard["db"]), heard["hz"], heard["db"],
-                    streams[0] if streams else None)
-        self.looks.append(look)
-        return look
-
-    async def rtp(self) -> dict:
-        """What the RTP watch saw so far: {packets, ssrcs, steps: [{packet, seqStep, tsStep, ssrc}]}."""
-        return await self.page.evaluate(RTP_SEEN)
-
-    async def until_hearing(self, speaker: str, within_s: float, steady: int = 3) -> float:
-        """Seconds until `speaker`'s tone is the loudest sound in `steady` looks in a row."""
-        start = time.monotonic()
-        in_a_row = 0
-        while time.monotonic() - start < within_s:
-            look = await self.look()
-            in_a_row = in_a_row + 1 if look.tone == speaker else 0
-            if in_a_row >= steady:
-                return look.at - start
-            await asyncio.sleep(POLL_S)
-        recent = ", ".join(f"{one.hz:.0f} Hz at {one.db:.0f} dB" for one in self.looks[-8:])
-        raise AssertionError(f"the slot did not switch to {speaker} within {within_s} s; last looks: {recent}")
-
-    async def hold(self, speaker: str, seconds: float) -> None:
-        """Keeps looking for `seconds`; every look must hear `speaker` (no flapping back)."""
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            look = await self.look()
-            heard = f"{look.hz:.0f} Hz at {look.db:.0f} dB"
-            assert look.tone == speaker, f"the slot left {speaker} while they talked on: {heard}"
-            await asyncio.sleep(POLL_S)
-
-
-def tone_of(hz: float, db: float) -> str | None:
-    if db < -70:
-        return None
-    for speaker, tone in TONES_HZ.items():
-        if abs(hz - tone) <= 0.08 * tone:
-            return speaker
-    return None
-
-
-def growth(before: dict, after: dict) -> dict[str, int]:
-    return {key: after[key] - before[key] for key in before if key != "ssrc"}
-
-
-def concealed_share(delta: dict[str, int]) -> float:
-    return delta["concealedSamples"] / max(1, delta["totalSamplesReceived"])
-
-
-async def give_microphone(page: Page, tone_hz: float) -> None:
-    """The page's getUserMedia gets the controllable tone (from the next navigation on)."""
-    await page.context.add_init_script(f"window.__toneHz = {tone_hz};")
-    await page.context.add_init_script(CONTROLLABLE_MIC)
-
-
-async def watch_slots(page: Page) -> None:
-    """The page's receive slots get the RTP watch (from the next navigation on)."""
-    await page.context.add_init_script(WATCH_SLOTS.replace("RTP_WATCH", json.dumps(RTP_WATCH)))
-
-
-async def talk(page: Page) -> None:
-    await page.evaluate(SET_GAIN, TALKING_GAIN)
-
-
-async def fall_silent(page: Page) -> None:
-    await page.evaluate(SET_GAIN, 0)
-
-
-async def bring_on_stage(host: Page, guest: Page, name: str) -> None:
-    """The guest raises a hand, the host invites them, they accept, unmute and are live."""
-    await expect(guest.get_by_role("button", name="Raise hand", exact=True)).to_be_visible(timeout=10_000)
-    await guest.get_by_role("button", name="Raise hand", exact=True).click()
-    hands = host.get_by_role("region", name="Raised hands")
-    await hands.get_by_role("button", name=f"Invite {name} to speak", exact=True).click(timeout=5_000)
-    invitation = guest.get_by_role("dialog", name="Join the stage?")
-    await invitation.get_by_role("button", name="Accept", exact=True).click(timeout=5_000)
-    await guest.get_by_role("button", name="Unmute microphone", exact=True).click(timeout=5_000)
-    await expect(guest.get_by_text("Live — you're on stage")).to_be_visible(timeout=5_000)
 
 
 async def expect_ring_on(page: Page, speaker: str, silent: str, within_s: float) -> None:
@@ -288,78 +58,23 @@ async def test_two_speakers_alternate_and_the_slot_switches_without_loss(server,
     host = await open_page()
     guest = await open_page()
     listener = await open_page()
-    await give_microphone(host, TONES_HZ[HOST])
-    await give_microphone(guest, TONES_HZ[GUEST])
     await watch_slots(listener)
 
     # 1. Ada opens a one-slot room; Ben comes on stage; Cy listens.
-    room_id = await start_room(host, voices="1")
-    assert server.room(room_id)["settings"]["slots"] == 1
-    await join_from_hallway(guest, GUEST, room_id)
-    await bring_on_stage(host, guest, GUEST)
+    room_id = await one_slot_room_with_two_speakers(server, host, guest)
     await join_from_hallway(listener, LISTENER, room_id)
     await expect(listener.get_by_role("button", name="Raise hand", exact=True)).to_be_visible(timeout=10_000)
     await expect(stage_entry(listener, GUEST)).to_be_visible(timeout=5_000)
-
-    deadline = time.monotonic() + 10
-    mid = None
-    while mid is None and time.monotonic() < deadline:
-        mid = await listener.evaluate(ATTACH_EAR)
-        if mid is None:
-            await asyncio.sleep(0.25)
-    assert mid is not None, "the listener's page has no receive slot"
+    ear = await attach_ear(listener, by_analyser=True)
     assert await listener.locator("#remote-audio audio").count() == 1
-    ear = Ear(listener)
 
     # 2. Ada talks, Ben is silent: Cy hears Ada in the slot, and her name rings.
-    speakers = {HOST: host, GUEST: guest}
-    await talk(host)
-    await ear.until_hearing(HOST, within_s=10)
-    await expect_ring_on(listener, HOST, GUEST, within_s=5)
-    await ear.hold(HOST, 1.0)  # settle: the jitter buffer has seen the start of the tone
-    first = await ear.look()
-
     # 3. Three times, the one talking falls silent and the other talks.
-    switches = []
-    current = HOST
-    for _ in range(SWITCHES):
-        following = GUEST if current == HOST else HOST
-        before = await ear.look()
-        await asyncio.gather(fall_silent(speakers[current]), talk(speakers[following]))
-        heard_after = await ear.until_hearing(following, within_s=SWITCH_WITHIN_S)
-        await expect_ring_on(listener, following, current, within_s=SWITCH_WITHIN_S)
-        ring_after = time.monotonic() - before.at
-        await ear.hold(following, HOLD_S)
-        delta = growth(before.stream, (await ear.look()).stream)
-        switches.append({"to": following, "heard_after_s": round(heard_after, 2), "ring_after_s": round(ring_after, 2),
-                         **delta, "concealed_ms": round(delta["concealedSamples"] / 48)})
-        current = following
+    first, switches = await alternate(ear, {HOST: host, GUEST: guest}, functools.partial(expect_ring_on, listener))
 
-    last = await ear.look()
-    rtp = await ear.rtp()
-    total = growth(first.stream, last.stream)
-    steps = rtp["steps"]
-    report = (f"switches: {switches}; whole test: {total}, concealed share {concealed_share(total):.4f}; "
-              f"RTP: {rtp['packets']} packets, SSRCs {rtp['ssrcs']}, steps other than (+1, +{FRAME}): {steps}")
-    print(report)
-
-    # One RTP stream for the slot throughout, with packets flowing...
-    assert len(rtp["ssrcs"]) == 1, f"the slot's SSRC changed: {report}"
-    assert total["packetsReceived"] > 50 * SWITCHES * HOLD_S, f"too few packets: {report}"
-    # ... that carries on at each switch: the next sequence number (or one or two later, for a
-    # packet lost on the way), and a timestamp one frame later, plus the few milliseconds that
-    # passed between the speakers' packets; never backwards, never a restart.
-    missing = sum(step["seqStep"] - 1 for step in steps)
-    assert all(step["seqStep"] >= 1 for step in steps), f"sequence numbers went backwards: {report}"
-    assert missing <= MAX_PACKETS_LOST, f"sequence numbers jumped: {report}"
-    assert len(steps) <= SWITCHES + missing, f"the stream stepped more often than the slot switched: {report}"
-    for step in steps:
-        frames = FRAME * step["seqStep"]
-        assert frames <= step["tsStep"] <= frames + 48 * MAX_SWITCH_GAP_MS, f"timestamps jumped: {report}"
-    # Next to nothing lost...
-    assert total["packetsLost"] <= MAX_PACKETS_LOST, f"packets lost: {report}"
-    assert concealed_share(total) <= MAX_CONCEALED_SHARE, f"too much concealment: {report}"
-    # ... and no burst of concealment around any switch.
-    for switch in switches:
-        assert switch["concealmentEvents"] <= MAX_CONCEALMENT_EVENTS_PER_SWITCH, f"concealment at a switch: {report}"
-        assert switch["concealed_ms"] <= MAX_CONCEALED_MS_PER_SWITCH, f"concealment at a switch: {report}"
+    # One RTP stream for the slot throughout, carrying on at each switch, next to nothing lost and
+    # no burst of concealment around any switch; and the stream steps (SSRC, sequence number or
+    # timestamp) no more often than the slot switched, but for a packet lost on the way.
+    rtp, report = await assert_one_stream_without_loss(ear, first, switches)
+    missing = sum(step["seqStep"] - 1 for step in rtp["steps"])
+    assert len(rtp["steps"]) <= SWITCHES + missing, f"the stream stepped more often than the slot switched: {report}"

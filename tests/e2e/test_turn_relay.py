@@ -14,19 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from coturn import Coturn, running_coturn
-from impair import RELAY_ONLY, audio_stats, go_live, join, serving_with_turn, until_hearing
+from coturn import Coturn
+from impair import audio_stats, live_host_and_relayed_listener, serving_with_turn, until_hearing
 from playwright.async_api import expect
 
 from support import RunningServer
 
 UNREACHABLE = "Can't reach the audio server from this network"
-
-
-@pytest.fixture
-def coturn(tmp_path: Path) -> Iterator[Coturn]:
-    with running_coturn(tmp_path / "coturn") as turn:
-        yield turn
 
 
 @pytest.fixture
@@ -48,11 +42,7 @@ def server(redis_server, tmp_path: Path, coturn: Coturn, transport: str, turn_se
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 async def test_a_relay_only_listener_hears_the_host_through_coturn(open_page, coturn, transport) -> None:
-    host = await open_page()
-    listener = await open_page()
-    await listener.add_init_script(RELAY_ONLY)
-    room = await go_live(host)
-    await join(listener, room, "Listener Bo")
+    host, listener = await live_host_and_relayed_listener(open_page)
 
     stats = await until_hearing(listener, 150, within_s=15, level=True)  # Opus sends 50 packets a second
     assert stats["packets"] > 150, f"the relayed listener hears too little: {stats}"
@@ -70,11 +60,7 @@ async def test_a_relay_only_listener_hears_the_host_through_coturn(open_page, co
 
 @pytest.mark.parametrize("turn_secret", ["not-coturns-secret"])
 async def test_refused_credentials_never_connect(open_page, coturn) -> None:
-    host = await open_page()
-    listener = await open_page()
-    await listener.add_init_script(RELAY_ONLY)
-    room = await go_live(host)
-    await join(listener, room, "Listener Bo")
+    host, listener = await live_host_and_relayed_listener(open_page)
 
     # The page says within 20 s that the audio can't get through (15 s after the answer).
     await expect(listener.get_by_role("alert").filter(has_text=UNREACHABLE)).to_be_visible(timeout=20_000)

@@ -17,7 +17,7 @@ import pytest
 
 from server.cluster.cascade import IDLE_S
 from signaling.participant import Participant, ToneTrack
-from support import RunningServer, serving
+from support import RunningServer, hosted_room, serving, wait_until
 
 SECRET = "one secret for the whole cluster"
 
@@ -35,13 +35,6 @@ def media(node: RunningServer) -> dict:
 
 def me(node: RunningServer) -> dict:
     return next(n for n in httpx.get(f"{node.base_url}/api/nodes").json()["nodes"] if n["you"])
-
-
-async def until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.2)
 
 
 @contextlib.asynccontextmanager
@@ -67,9 +60,8 @@ async def counts(people: list[Participant]) -> list[int]:
 
 async def test_a_room_over_two_nodes(two_nodes, redis) -> None:
     a, b = two_nodes
-    host_token = a.identity("Host")
-    room_id = a.create_room(host_token)
-    host, speaker = Participant(a.ws_url, host_token), Participant(b.ws_url, b.identity("Speaker"))
+    room_id, host = hosted_room(a)
+    speaker = Participant(b.ws_url, b.identity("Speaker"))
     listeners = [Participant(node.ws_url, node.identity(f"Listener {n}")) for n, node in enumerate((a, a, b, b))]
     everyone = [host, speaker, *listeners]
     try:
@@ -94,7 +86,9 @@ async def test_a_room_over_two_nodes(two_nodes, redis) -> None:
                     return False
             return await host.packets_received() > 20 and await speaker.packets_received() > 20
 
-        await until(all_hear_both, 10, "every listener hears both speakers, and each speaker the other")
+        await wait_until(
+            all_hear_both, 10, interval=0.2, what="every listener hears both speakers, and each speaker the other"
+        )
         sent_before = [await host.packets_sent(), await speaker.packets_sent()]
         heard_before = await counts(everyone)
         await asyncio.sleep(5)
@@ -118,7 +112,7 @@ async def test_a_room_over_two_nodes(two_nodes, redis) -> None:
         async def all_rejected() -> bool:
             return media(b)["relay"]["rejected"] >= 20
 
-        await until(all_rejected, 3, "forged datagrams are dropped and counted")
+        await wait_until(all_rejected, 3, interval=0.2, what="forged datagrams are dropped and counted")
         before = await counts(listeners[2:])
         await asyncio.sleep(1)
         assert all(now - then > 80 for now, then in zip(await counts(listeners[2:]), before)), "audio goes on"
@@ -128,9 +122,7 @@ async def test_a_room_over_two_nodes(two_nodes, redis) -> None:
 
 async def test_the_room_survives_its_origin(two_nodes, redis) -> None:
     a, b = two_nodes
-    host_token = b.identity("Host")
-    room_id = b.create_room(host_token)
-    host = Participant(b.ws_url, host_token)
+    room_id, host = hosted_room(b)
     origin_listener = Participant(a.ws_url, a.identity("Early"))
     listener = Participant(b.ws_url, b.identity("Listener"))
     try:
@@ -146,7 +138,9 @@ async def test_the_room_survives_its_origin(two_nodes, redis) -> None:
         async def listener_hears() -> bool:
             return await listener.packets_received() > 50
 
-        await until(listener_hears, 10, "the listener on B hears the host on B through the origin on A")
+        await wait_until(
+            listener_hears, 10, interval=0.2, what="the listener on B hears the host on B through the origin on A"
+        )
         a.process.send_signal(signal.SIGKILL)
         a.process.wait()
         killed_at = time.monotonic()
@@ -155,7 +149,9 @@ async def test_the_room_survives_its_origin(two_nodes, redis) -> None:
         async def back() -> bool:
             return await listener.packets_received() > before + 50
 
-        await until(back, 12, "node B takes the room over and the listener hears the host again")
+        await wait_until(
+            back, 12, interval=0.2, what="node B takes the room over and the listener hears the host again"
+        )
         assert time.monotonic() - killed_at < 12
         assert await redis.hget(f"dropin:room:{room_id}", "origin") == me(b)["id"]
     finally:
@@ -169,10 +165,8 @@ async def test_workers_on_one_port_are_nodes_of_one_room(redis_server, tmp_path,
             nodes = httpx.get(f"{port.base_url}/api/nodes").json()["nodes"]
             return len(nodes) == 2 and all(n["address"] == port.base_url[7:] for n in nodes)
 
-        await until(two_workers, 15, "two workers register, both serving the one port")
-        host_token = port.identity("Host")
-        room_id = port.create_room(host_token)
-        host = Participant(port.ws_url, host_token)
+        await wait_until(two_workers, 15, interval=0.2, what="two workers register, both serving the one port")
+        room_id, host = hosted_room(port)
         listeners: list[Participant] = []
         try:
             await host.join(room_id)
@@ -194,7 +188,7 @@ async def test_workers_on_one_port_are_nodes_of_one_room(redis_server, tmp_path,
             async def all_hear() -> bool:
                 return all([await p.packets_received() > 20 for p in listeners])
 
-            await until(all_hear, 10, "listeners on both workers hear the host")
+            await wait_until(all_hear, 10, interval=0.2, what="listeners on both workers hear the host")
             sent_before, heard_before = await host.packets_sent(), await counts(listeners)
             await asyncio.sleep(3)
             sent = await host.packets_sent() - sent_before
@@ -211,10 +205,8 @@ async def test_a_room_opened_on_a_busy_node_is_placed_on_another(two_nodes, redi
     async def b_settled() -> bool:  # a node is busy for a moment after it starts
         return me(b)["cpu"] < 0.5
 
-    await until(b_settled, 10, "node B settles after starting")
-    host_token = a.identity("Host")
-    room_id = a.create_room(host_token)
-    host = Participant(a.ws_url, host_token)
+    await wait_until(b_settled, 10, interval=0.2, what="node B settles after starting")
+    room_id, host = hosted_room(a)
     listeners = [Participant(a.ws_url, a.identity(f"Listener {n}")) for n in range(2)]
     try:
         async with busy(redis, a):
@@ -228,7 +220,8 @@ async def test_a_room_opened_on_a_busy_node_is_placed_on_another(two_nodes, redi
         async def hear() -> bool:
             return all([await p.packets_received() > 50 for p in listeners])
 
-        await until(hear, 10, "listeners on A hear the host on A through the origin on B, which has no members")
+        await wait_until(hear, 10, interval=0.2,
+                         what="listeners on A hear the host on A through the origin on B, which has no members")
         assert media(b)["relay"]["received"] > 50 and media(a)["relayed_up"] > 50
     finally:
         await asyncio.gather(host.close(), *(p.close() for p in listeners), return_exceptions=True)
@@ -240,10 +233,9 @@ async def test_a_speaker_off_the_stage_frees_their_slot_at_an_origin_with_no_mem
     async def b_settled() -> bool:
         return me(b)["cpu"] < 0.5
 
-    await until(b_settled, 10, "node B settles after starting")
-    host_token = a.identity("Host")
-    room_id = a.create_room(host_token)
-    host, speaker = Participant(a.ws_url, host_token), Participant(a.ws_url, a.identity("Speaker"))
+    await wait_until(b_settled, 10, interval=0.2, what="node B settles after starting")
+    room_id, host = hosted_room(a)
+    speaker = Participant(a.ws_url, a.identity("Speaker"))
     listener = Participant(a.ws_url, a.identity("Listener"))
     try:
         async with busy(redis, a):
@@ -260,7 +252,7 @@ async def test_a_speaker_off_the_stage_frees_their_slot_at_an_origin_with_no_mem
         async def speaker_holds_a_slot() -> bool:
             return sorted(await listener.packets_per_slot())[-2] > 20
 
-        await until(speaker_holds_a_slot, 10, "the listener hears both")
+        await wait_until(speaker_holds_a_slot, 10, interval=0.2, what="the listener hears both")
         await host.client.request("move_to_audience", target=speaker.welcome.you.id)
         deadline = time.monotonic() + 3
         while True:
@@ -276,9 +268,7 @@ async def test_a_speaker_off_the_stage_frees_their_slot_at_an_origin_with_no_mem
 async def test_the_origin_keeps_a_room_whose_members_have_not_connected_media_yet(server, redis) -> None:
     """A node seating members keeps the room's media (and its place as origin) while they are
     still setting up theirs, however long that takes: a slow ICE path must not lose the room."""
-    host_token = server.identity("Host")
-    room_id = server.create_room(host_token)
-    host = Participant(server.ws_url, host_token)
+    room_id, host = hosted_room(server)
     try:
         await host.join(room_id)
         await asyncio.sleep(IDLE_S + 2)

@@ -17,13 +17,12 @@ from server.media.slot import SEQ_MOD, TS_MOD, seq_newer
 from signaling import messages as m
 from signaling.client import RequestFailed
 from signaling.participant import Participant, ToneTrack
+from support import hosted_room
 from vocabulary.errors import ErrorCode
 
 
 async def test_a_member_hears_their_own_microphone_alone_for_the_seconds_asked(server) -> None:
-    host_token = server.identity("Host")
-    room_id = server.create_room(host_token)
-    host = Participant(server.ws_url, host_token)
+    room_id, host = hosted_room(server)
     tester = Participant(server.ws_url, server.identity("Tester"))
     other = Participant(server.ws_url, server.identity("Other"))
     try:
@@ -58,9 +57,7 @@ async def test_a_member_hears_their_own_microphone_alone_for_the_seconds_asked(s
 
 
 async def test_an_echo_needs_an_audio_connection(server) -> None:
-    host_token = server.identity("Host")
-    room_id = server.create_room(host_token)
-    host = Participant(server.ws_url, host_token)
+    room_id, host = hosted_room(server)
     try:
         await host.join(room_id)
         with pytest.raises(RequestFailed) as refused:

@@ -7,13 +7,11 @@ import asyncio
 import httpx
 
 from signaling.participant import Participant, ToneTrack
-from support import host_and_listener, wait_until
+from support import host_and_listener, hosted_room, wait_until
 
 
 async def test_listeners_hear_the_host_and_not_each_other(server) -> None:
-    host_token = server.identity("Host")
-    room_id = server.create_room(host_token)
-    host = Participant(server.ws_url, host_token)
+    room_id, host = hosted_room(server)
     listeners = [Participant(server.ws_url, server.identity(f"Listener {i}")) for i in range(3)]
     rogue = Participant(server.ws_url, server.identity("Rogue"))
     everyone = [host, *listeners, rogue]

@@ -3,10 +3,8 @@ others take it out and its members leave after the reconnect grace, unless they 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import signal
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -14,7 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 from server.state import keys
-from support import Member, RunningServer, serving
+from support import Member, RunningServer, serving, wait_until
 
 SECRET = "one secret for the whole cluster"
 
@@ -31,13 +29,6 @@ def listed(node: RunningServer) -> list[dict]:
     return httpx.get(f"{node.base_url}/api/nodes").json()["nodes"]
 
 
-async def until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.2)
-
-
 async def test_nodes_list_each_other_with_what_they_serve(two_nodes) -> None:
     a, b = two_nodes
     host_token = a.identity("Host")
@@ -49,7 +40,7 @@ async def test_nodes_list_each_other_with_what_they_serve(two_nodes) -> None:
         nodes = {n["address"]: n for n in listed(a)}
         return (nodes.get(a.base_url[7:], {}).get("members"), nodes.get(b.base_url[7:], {}).get("members")) == (1, 3)
 
-    await until(both_counted, 6, "each node counts the members it serves")
+    await wait_until(both_counted, 6, interval=0.2, what="each node counts the members it serves")
     from_a, from_b = listed(a), listed(b)
     assert [(n["id"], n["alive"]) for n in from_a] == [(n["id"], n["alive"]) for n in from_b]
     assert all(n["alive"] and n["rooms"] == 1 for n in from_a)
@@ -83,8 +74,10 @@ async def test_a_killed_nodes_members_leave_unless_they_come_back(two_nodes, red
     async def only_they_left() -> bool:
         return await redis.hlen(keys.members(room_id)) == 2
 
-    await until(b_taken_out, 12, "the live node takes the dead one out")
-    await until(only_they_left, 5, "the dead node's members who did not come back leave after the grace")
+    await wait_until(b_taken_out, 12, interval=0.2, what="the live node takes the dead one out")
+    await wait_until(
+        only_they_left, 5, interval=0.2, what="the dead node's members who did not come back leave after the grace"
+    )
     await host.settle()
     room = a.room(room_id)
     assert room["counts"] == {"host": 1, "moderator": 0, "speaker": 1, "listener": 0}

@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 
 from signaling.participant import Participant, ToneTrack
-from support import wait_until
+from support import hosted_room, wait_until
 
 
 async def test_a_listener_brought_on_stage_is_heard_then_silenced_by_a_mute(server) -> None:
-    host_token = server.identity("Host")
-    room_id = server.create_room(host_token)
-    host = Participant(server.ws_url, host_token)
+    room_id, host = hosted_room(server)
     ada = Participant(server.ws_url, server.identity("Ada"))
     audience = [Participant(server.ws_url, server.identity(f"Listener {i}")) for i in range(2)]
     everyone = [host, ada, *audience]
