@@ -20,6 +20,13 @@ which decodes each speaker and re-encodes per listener, so it only runs at small
 
 Writes the table, the command and the machine to docs/benchmarks.md and a chart to
 docs/fanout.png (unless --no-write).
+
+`--turn 100` compares instead, in the same run, Dropin with its listeners connected directly and
+with them behind TURN (a real coturn on this machine's address, listeners `relay_only`; the
+speakers connect directly in both): the server's CPU per delivered packet relayed over direct,
+and coturn's own CPU beside it (bench/turn.py). It writes its own section of docs/benchmarks.md.
+
+    .venv/bin/python bench/fanout.py --turn 100 --repeat 3
 """
 
 from __future__ import annotations
@@ -51,7 +58,8 @@ from aiortc import RTCConfiguration, RTCPeerConnection  # noqa: E402
 
 from bench import janus, relay_server  # noqa: E402
 from bench.bots import RawListener, RawSpeaker, connected, drain, quiet  # noqa: E402
-from bench.servers import DropinServer, cpu_seconds, record_section, rss_bytes  # noqa: E402
+from bench.servers import DropinServer, cpu_seconds, own_cpu_seconds, record_section, rss_bytes  # noqa: E402
+from bench.turn import RelayedListener, turn_server  # noqa: E402
 from server.media.aiortc_adapter import ParkedTrack  # noqa: E402
 from signaling.participant import Participant  # noqa: E402
 from signaling.voice import voice_packets  # noqa: E402
@@ -71,6 +79,8 @@ class Target:
     room: Any = None
     host_token: str = ""
     feeds: tuple[int, ...] = ()
+    relay_only: bool = False  # listeners behind TURN (Dropin only)
+    turn_pid: int = 0  # the coturn they relay through
 
 
 @dataclass
@@ -86,6 +96,7 @@ class Row:
     forward_us: tuple[float, float, float] | None  # Dropin's own: p50, p99 to the last send, and its CPU p99
     rss: int
     connected: int
+    turn_cpu_s: float | None = None  # coturn's own CPU over the talking time (--turn rows)
 
     @property
     def delivery(self) -> float:
@@ -114,7 +125,7 @@ async def connect_listener(target: Target, index: int, http: httpx.AsyncClient) 
         token = (await http.post(f"{target.url}/api/identity", json={"name": f"Listener {index}"})).json()["token"]
         participant = Participant(target.url.replace("http", "ws") + "/ws", token)
         await participant.join(target.room)
-        await participant.connect_media(before_offer=quiet)
+        await participant.connect_media(before_offer=quiet, relay_only=target.relay_only)
         assert participant.pc is not None
         return participant.pc, participant.close
     pc = new_pc()
@@ -152,7 +163,7 @@ async def listener_worker_main(target: Target, indices: list[int], conn: Connect
                     failures += 1
                     conn.send(("warn", f"listener {index}: {exc!r}"))
                     return
-            listener = RawListener(pc)
+            listener = (RelayedListener if target.relay_only else RawListener)(pc)
             listener.attach()
             listeners.append(listener)
 
@@ -189,12 +200,14 @@ async def connect_speakers(target: Target, count: int) -> tuple[list[RTCPeerConn
         async with httpx.AsyncClient(timeout=30) as http:
             host = Participant(ws, target.host_token)
             await host.join(target.room)
+            direct(host)
             await host.connect_media(ParkedTrack(), before_offer=quiet)
             speakers = [host]
             for i in range(1, count):
                 token = (await http.post(f"{target.url}/api/identity", json={"name": f"Speaker {i}"})).json()["token"]
                 speaker = Participant(ws, token)
                 welcome = await speaker.join(target.room)
+                direct(speaker)
                 await speaker.connect_media(ParkedTrack(), before_offer=quiet)
                 await host.client.request("invite", target=welcome.you.id)
                 await speaker.client.request("accept_invite")
@@ -222,6 +235,12 @@ async def connect_speakers(target: Target, count: int) -> tuple[list[RTCPeerConn
         await asyncio.gather(*(c() for c in closers), return_exceptions=True)
 
     return pcs, feeds, close
+
+
+def direct(speaker: Participant) -> None:
+    """Speakers connect directly in every run: no TURN servers from the welcome (--turn rows)."""
+    assert speaker.welcome is not None
+    speaker.welcome = speaker.welcome.model_copy(update={"ice_servers": []})
 
 
 async def speaker_worker_main(target: Target, count: int, seconds: float, conn: Connection) -> None:
@@ -345,6 +364,7 @@ async def measure(label: str, target: Target, pid: int, speakers: int, listeners
             pipe.send("start")
         await asyncio.sleep(0.2)
         cpu_before = cpu_seconds(pid)
+        turn_before = own_cpu_seconds(target.turn_pid) if target.turn_pid else 0.0
         speaker_pipe.send("start")
         started = time.monotonic()
         while time.monotonic() - started < seconds:
@@ -353,6 +373,7 @@ async def measure(label: str, target: Target, pid: int, speakers: int, listeners
         _, sent_logs, unique = await receive(speaker_pipe, 60)
         await asyncio.sleep(DRAIN_S)
         cpu = cpu_seconds(pid) - cpu_before
+        turn_cpu = own_cpu_seconds(target.turn_pid) - turn_before if target.turn_pid else None
         rss = rss_bytes(pid)
         forward_us = None
         if target.kind == "dropin":
@@ -373,7 +394,7 @@ async def measure(label: str, target: Target, pid: int, speakers: int, listeners
             server=label, speakers=speakers, listeners=listeners, sent=sent,
             delivered=sum(packets for packets, _ in results), cpu_s=cpu, idle_cpu_s=idle_cpu,
             latency_ms=latency(sent_logs, [arrivals for _, arrivals in results], unique),
-            forward_us=forward_us, rss=rss, connected=len(results),
+            forward_us=forward_us, rss=rss, connected=len(results), turn_cpu_s=turn_cpu,
         )
     finally:
         workers.stop()
@@ -406,11 +427,25 @@ def latency(sent_logs: list[list[tuple[int, int]]], arrivals: list[list[tuple[in
 @asynccontextmanager
 async def dropin_target() -> AsyncIterator[tuple[Target, int]]:
     with DropinServer(free_port()) as server:
-        async with httpx.AsyncClient(timeout=30) as http:
-            token = (await http.post(f"{server.url}/api/identity", json={"name": "Host"})).json()["token"]
-            room = (await http.post(f"{server.url}/api/rooms", json={"title": "Fan-out", "settings": {"slots": 3}},
-                                    headers={"Authorization": f"Bearer {token}"})).json()["id"]
-        yield Target("dropin", server.url, room=room, host_token=token), server.pid
+        target = await dropin_room(server)
+        yield target, server.pid
+
+
+@asynccontextmanager
+async def dropin_turn_target() -> AsyncIterator[tuple[Target, int]]:
+    """Dropin handing out credentials for a coturn of its own; its listeners use TURN alone."""
+    with turn_server() as turn, DropinServer(free_port(), env=turn.dropin_env()) as server:
+        target = await dropin_room(server)
+        target.relay_only, target.turn_pid = True, turn.pid
+        yield target, server.pid
+
+
+async def dropin_room(server: DropinServer) -> Target:
+    async with httpx.AsyncClient(timeout=30) as http:
+        token = (await http.post(f"{server.url}/api/identity", json={"name": "Host"})).json()["token"]
+        room = (await http.post(f"{server.url}/api/rooms", json={"title": "Fan-out", "settings": {"slots": 3}},
+                                headers={"Authorization": f"Bearer {token}"})).json()["id"]
+    return Target("dropin", server.url, room=room, host_token=token)
 
 
 @asynccontextmanager
@@ -515,14 +550,85 @@ def write_docs(rows: list[Row], command: str, repeat: int) -> None:
     record_section(MARK_START, MARK_END, section)
 
 
+TURN_LABEL = "dropin, listeners via TURN"
+TURN_START, TURN_END = "<!-- fanout-turn:start -->", "<!-- fanout-turn:end -->"
+
+
+def turn_table(rows: list[Row]) -> str:
+    """The --turn rows: direct and relayed listeners side by side, with coturn's own CPU."""
+    lines = [
+        "| listeners' path | speakers | listeners | packets sent | delivered | server CPU µs / delivered packet "
+        "| coturn CPU µs / delivered packet | latency p50 / p99 | forwarding p50 / p99 (CPU p99) "
+        "| idle server CPU per listener |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        path = "via coturn (relay only)" if row.server == TURN_LABEL else "direct"
+        lat = f"{row.latency_ms[0]:.1f} / {row.latency_ms[1]:.1f} ms" if row.latency_ms else "n/a"
+        fwd = ("{:.2f} / {:.2f} ms ({:.2f})".format(*(us / 1000 for us in row.forward_us))
+               if row.forward_us else "–")
+        turn = f"{row.turn_cpu_s / max(1, row.delivered) * 1e6:.1f}" if row.turn_cpu_s is not None else "–"
+        listeners = (
+            f"{row.listeners}" if row.connected == row.listeners else f"{row.listeners} ({row.connected} connected)"
+        )
+        lines.append(
+            f"| {path} | {row.speakers} | {listeners} | {row.sent} | {row.delivery:.2%} | {row.us_per_packet:.1f} "
+            f"| {turn} | {lat} | {fwd} | {row.idle_ms_per_listener:.2f} ms/s |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def turn_ratios(rows: list[Row]) -> str:
+    """Relayed against direct at each listener count: the server's CPU, medians and each run's ratio."""
+    lines = []
+    for listeners in sorted({row.listeners for row in rows if row.server == TURN_LABEL}):
+        direct_rows = [row for row in rows if row.server == "dropin" and row.listeners == listeners]
+        relayed = [row for row in rows if row.server == TURN_LABEL and row.listeners == listeners]
+        if not direct_rows:
+            continue
+        ours = statistics.median(row.us_per_packet for row in relayed)
+        base = statistics.median(row.us_per_packet for row in direct_rows)
+        each = ", ".join(f"{a.us_per_packet / b.us_per_packet:.2f}" for a, b in zip(relayed, direct_rows))
+        turn = statistics.median((row.turn_cpu_s or 0) / max(1, row.delivered) * 1e6 for row in relayed)
+        delivered = ", ".join(f"{row.delivery:.2%}" for row in relayed)
+        lines.append(f"- {listeners} listeners: the server's CPU per delivered packet, relayed {ours:.1f} µs / direct "
+                     f"{base:.1f} µs = **{ours / base:.2f}×** (each run: {each}); coturn's own CPU "
+                     f"{turn:.1f} µs per delivered packet on top; relayed delivery {delivered}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def write_turn_docs(rows: list[Row], command: str, repeat: int) -> None:
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    runs = f"Each configuration ran {repeat} times, interleaved; the table shows the median run. " if repeat > 1 else ""
+    section = (
+        f"{TURN_START}\n## Fan-out with listeners behind TURN ({time.strftime('%Y-%m-%d')})\n\n`{command}` on "
+        f"{machine}, bots and coturn on the same machine, which is shared with other work (browser tests) and "
+        "noisy: compare the figures of one run, as ratios. In each pair of rows the same speakers talk to the "
+        "same number of listener bots, connected directly to the node (which hands out no TURN), or allowed only "
+        "TURN relay candidates (`relay_only`) with credentials from the welcome, for a real coturn "
+        "(tests/coturn.py: UDP, on this machine's address, so it shares the 2 cores; the node's own connections "
+        "never relay, so to the node a relayed listener is one more remote address). The speakers connect "
+        "directly in both. "
+        "Server CPU is Dropin's whole process tree (with its Redis) over the talking time, divided by the packets "
+        "the listeners received; coturn's is the `turnserver` process's own (/proc/<pid>/stat) over the same "
+        "time, divided by the same packets. Relayed listener bots read coturn's ChannelData off their TURN "
+        "socket (bench/turn.py). Latency is from the speaker bot's send to the kernel's receive time at the last "
+        "listener, so the relayed rows include coturn's hop. " + runs + "\n\n"
+        + turn_table(medians(rows)) + "\n" + turn_ratios(rows) + TURN_END
+    )
+    record_section(TURN_START, TURN_END, section)
+
+
 async def run(args: argparse.Namespace) -> list[Row]:
     rows: list[Row] = []
     plans: list[tuple[str, Callable, list[int]]] = [("dropin", dropin_target, args.listeners)]
-    if janus.janus_available() and not args.no_janus:
+    if args.turn:
+        plans = [("dropin", dropin_target, args.turn), (TURN_LABEL, dropin_turn_target, args.turn)]
+    elif janus.janus_available() and not args.no_janus:
         plans.append(("janus", lambda: janus_target(args.speakers), args.listeners))
     else:
         print("janus is not installed (apt-get install janus): Janus rows skipped", file=sys.stderr)
-    if args.relay:
+    if args.relay and not args.turn:
         plans.append(("relay", relay_target, args.relay))
     for _ in range(args.repeat):  # interleaved, so the machine's mood touches every server alike
         for label, start, counts in plans:
@@ -530,7 +636,7 @@ async def run(args: argparse.Namespace) -> list[Row]:
                 async with start() as (target, pid):
                     row = await measure(label, target, pid, args.speakers, listeners, args.seconds, args.workers)
                 rows.append(row)
-                print(table([row]).splitlines()[-1], flush=True)
+                print((turn_table if args.turn else table)([row]).splitlines()[-1], flush=True)
     return rows
 
 
@@ -556,13 +662,22 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of every configuration; medians are reported")
     parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2), help="listener bot processes")
     parser.add_argument("--no-janus", action="store_true")
+    parser.add_argument("--turn", type=numbers, default=[],
+                        help="listener counts at which to compare direct listeners with listeners behind TURN "
+                        "(Dropin only; writes its own section)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
     args = parser.parse_args()
-    print(table([]), end="", flush=True)
+    print((turn_table if args.turn else table)([]), end="", flush=True)
     rows = asyncio.run(run(args))
+    command = "python bench/fanout.py " + " ".join(sys.argv[1:])
+    if args.turn:
+        print("\n" + turn_table(medians(rows)) + "\n" + turn_ratios(rows))
+        if not args.no_write:
+            write_turn_docs(rows, command, args.repeat)
+        return
     print("\n" + table(medians(rows)) + "\n" + ratios(rows))
     if not args.no_write:
-        write_docs(rows, "python bench/fanout.py " + " ".join(sys.argv[1:]), args.repeat)
+        write_docs(rows, command, args.repeat)
 
 
 if __name__ == "__main__":
