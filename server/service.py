@@ -271,9 +271,11 @@ class RoomService:
         for seat in self.seats.in_room(room_id):
             if visible_to(event, seat.member_id, seat.role):
                 seat.session.deliver(sent)
-        if promoted is not None:  # a new moderator sees hands from now on
+        if promoted is not None:  # a new moderator sees hands and everyone's connection from now on
             hands = (await self.store.snapshot(room_id, promoted.member_id)).hands
             promoted.session.send(m.HandsEvent(hands=[wire.hand(raised) for raised in hands]))
+            quality = await self.store.quality(room_id, None)
+            promoted.session.send(m.QualityEvent(quality={id: wire.quality(q) for id, q in quality.items()}))
         if isinstance(event, e.MemberRemoved):
             self._audience_dirty.add(room_id)
             removed = self.seats.member(room_id, event.id)

@@ -353,6 +353,14 @@ class HandsEvent(Message):
     hands: list[Hand]
 
 
+class QualityEvent(Message):
+    """Every member's connection quality as last announced, sent to a member when they become
+    host or moderator (as `hands` is); not logged. Changes then come as `quality_changed`."""
+
+    type: Literal["quality"] = "quality"
+    quality: dict[str, Quality]
+
+
 class SpeakersEvent(Message):
     """Who is talking, and who holds which receive slot; sent about every 300 ms when either
     changed, not part of the room log."""
@@ -363,7 +371,7 @@ class SpeakersEvent(Message):
 
 
 ServerMessage = Annotated[
-    Joined | Answer | Ok | Pong | Error | AudienceEvent | HandsEvent | SpeakersEvent
+    Joined | Answer | Ok | Pong | Error | AudienceEvent | HandsEvent | QualityEvent | SpeakersEvent
     | MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded | MemberRemoved
     | QuestionAsked | QuestionUpdated | HostChanged | RoomEnded | QualityChanged,
     Field(discriminator="type"),

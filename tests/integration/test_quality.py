@@ -94,6 +94,9 @@ async def test_a_lossy_listener_is_poor_to_moderators_while_a_healthy_one_stays_
 
         # Someone made moderator sees everyone's latest in their welcome; a listener, only their own.
         await host.client.request("make_moderator", target=moderator.id)
+        told = await moderator.client.next_event("quality", timeout=5)  # at once, not only as it changes
+        assert isinstance(told, m.QualityEvent) and told.quality[lossy_id].level == "poor", told
+        assert set(told.quality) == {host.welcome.you.id, healthy_id, lossy_id}
         late.append(await Member.enter(server.ws_url, room_id, moderator_token))  # replaces its session
         assert late[0].welcome.quality[lossy_id].level == "poor"
         assert late[0].welcome.quality[healthy_id].level in ("excellent", "good")

@@ -62,7 +62,7 @@ function listen(s, conn) {
     }
     changeState(s, () => s.state.applyEvent(event));
   };
-  for (const type of [...LOG_EVENTS, 'audience', 'speakers', 'hands']) signaling.on(type, onEvent);
+  for (const type of [...LOG_EVENTS, 'audience', 'speakers', 'hands', 'quality']) signaling.on(type, onEvent);
   signaling.on('error', (event) => {
     if (s.closed || conn.dead) return;
     if (event.code === 'session_replaced') {

@@ -109,7 +109,7 @@ export class RoomState {
     return effects;
   }
 
-  /** Applies one event (room log, `audience`, `speakers` or `hands`); returns its effects. */
+  /** Applies one event (room log, `audience`, `speakers`, `hands` or `quality`); returns its effects. */
   applyEvent(event) {
     if (event.seq != null) {
       if (this.seq != null && event.seq <= this.seq) return [];
@@ -206,6 +206,12 @@ export class RoomState {
     this._remember(host);
     this.room = { ...this.room, host };
     return [{ kind: 'host_changed', host }];
+  }
+
+  /** Everyone's connection, sent when you become a moderator. */
+  _on_quality({ quality }) {
+    this.quality = new Map(Object.entries(quality));
+    return [];
   }
 
   _on_quality_changed({ id, quality }) {
