@@ -10,11 +10,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from aiortc.rtp import RtpPacket
 from playwright.async_api import Page, expect
 
 from signaling import messages as m
@@ -23,6 +24,7 @@ from signaling.participant import Participant, ToneTrack
 from signaling.view import RoomView
 
 REPO = Path(__file__).resolve().parent.parent
+CLUSTER_SECRET = "one secret for the whole cluster"  # DROPIN_SECRET of the tests' multi-node Dropins
 
 
 def users_state(keys: list[bytes]) -> list[bytes]:
@@ -254,3 +256,56 @@ async def host_and_listener_pages(host: Page, listener: Page) -> str:
     await join(listener, f"/rooms/{room_id}", "Listener Bo")
     assert await packets_on(listener, 100, within_s=10) > 100, "the listener hears the host"
     return room_id
+
+
+def media(node: RunningServer) -> dict:
+    """The node's media figures (GET /api/media)."""
+    return httpx.get(f"{node.base_url}/api/media").json()
+
+
+def node_entry(node: RunningServer) -> dict:
+    """The node's own entry in GET /api/nodes."""
+    return next(n for n in httpx.get(f"{node.base_url}/api/nodes").json()["nodes"] if n["you"])
+
+
+@contextlib.asynccontextmanager
+async def busy(redis, node: RunningServer) -> AsyncIterator[str]:
+    """Make `node` look loaded to placement (as its heartbeat would say if it were), meanwhile."""
+    node_id = node_entry(node)["id"]
+
+    async def keep_busy() -> None:
+        while True:
+            await redis.hset(f"dropin:node:{node_id}", "cpu", 0.95)
+            await asyncio.sleep(0.005)
+
+    task = asyncio.create_task(keep_busy())
+    try:
+        yield node_id
+    finally:
+        task.cancel()
+
+
+def offer_with_red(sdp: str, opus: int = 96, red: int = 63) -> str:
+    """`sdp` as a Chromium offer would have it: audio/red (`red`) after Opus in every section."""
+    lines = []
+    for line in sdp.split("\r\n"):
+        lines.append(f"{line} {red}" if line.startswith("m=audio") else line)
+        if line.startswith(f"a=rtpmap:{opus} "):
+            lines += [f"a=rtpmap:{red} red/48000/2", f"a=fmtp:{red} {opus}/{opus}"]
+    return "\r\n".join(lines)
+
+
+class RecordingSocket:
+    """Stands in for a listener's SRTP socket: keeps what would have been sent."""
+
+    def __init__(self, connected: bool = True) -> None:
+        self.connected = connected
+        self.packets: list[RtpPacket] = []
+
+    def write(self, packet: bytes) -> bool:
+        if self.connected:
+            self.packets.append(RtpPacket.parse(packet))
+        return self.connected
+
+    def socket_target(self) -> None:
+        return None  # the Python path; tests/unit/test_fastpath.py covers the C loop

@@ -38,6 +38,9 @@ class MediaStats(BaseModel):
     dropped_not_speaker: int
     dropped_no_slot: int
     relayed_up: int = Field(description="speakers' packets sent to their room's origin on another node")
+    red_passed: int = Field(description="speakers' RED packets delivered to listeners who negotiated RED, as RED")
+    red_unwrapped: int = Field(description="speakers' RED packets delivered to other listeners as their primary (Opus)")
+    dropped_malformed_red: int = Field(description="speakers' RED packets cut short or running past their end")
     relay: RelayFigures
     forward_us: ForwardTimes = Field(description="from the forwarder taking a packet to the last listener's send")
     forward_cpu_us: ForwardTimes = Field(

@@ -37,9 +37,15 @@ log = logging.getLogger(__name__)
 FOLLOW_S = 1.0  # how often an edge asks its origin for the room (and checks the origin is alive)
 FOLLOWER_TTL_S = 3.5  # an edge not heard from for this long no longer gets the room
 IDLE_S = 5.0  # an origin with neither members (seated or connected) nor followers for this long lets the room go
-SPEAKER = struct.Struct("!IHIBB")  # ssrc, sequence number, timestamp, marker, audio level (255: none)
-SLOT = struct.Struct("!BHIB")  # slot, sequence number, timestamp, marker
+SPEAKER = struct.Struct("!IHIBB")  # ssrc, sequence number, timestamp, flags, audio level (255: none)
+SLOT = struct.Struct("!BHIB")  # slot, sequence number, timestamp, flags
 NO_LEVEL = 255
+MARKER, RED = 1, 2  # flags: the RTP marker bit; the payload is RED (its blocks Opus), not Opus
+
+
+def _flags(marker: int, red: bool) -> int:
+    return (MARKER if marker else 0) | (RED if red else 0)
+
 
 def _address(text: str) -> Address | None:
     host, _, port = text.rpartition(":")
@@ -55,8 +61,8 @@ class _Followers:
         self._relay = relay
         self._room = pack_str(room_id)
 
-    def slot_packet(self, index: int, seq: int, ts: int, marker: int, payload: bytes) -> None:
-        body = b"".join((self._room, SLOT.pack(index, seq, ts, marker), payload))
+    def slot_packet(self, index: int, seq: int, ts: int, marker: int, payload: bytes, red: bool) -> None:
+        body = b"".join((self._room, SLOT.pack(index, seq, ts, _flags(marker, red)), payload))
         for node in self.nodes:
             self._relay.send(node, Kind.SLOT, body)
 
@@ -78,9 +84,9 @@ class _Origin:
         self._room = pack_str(room_id)
         self.address = origin
 
-    def packet(self, member: Hashable, packet: RtpPacket) -> None:
+    def packet(self, member: Hashable, packet: RtpPacket, red: bool) -> None:
         level = packet.extensions.audio_level
-        head = SPEAKER.pack(packet.ssrc, packet.sequence_number, packet.timestamp, packet.marker,
+        head = SPEAKER.pack(packet.ssrc, packet.sequence_number, packet.timestamp, _flags(packet.marker, red),
                             level[1] if level is not None else NO_LEVEL)
         body = b"".join((self._room, pack_str(str(member)), head, packet.payload))
         self._relay.send(self.address, Kind.SPEAKER, body)
@@ -224,13 +230,13 @@ class Cascade:
                 if kind is Kind.STOP:
                     forwarder.allow(member, False)
                     return
-                ssrc, seq, ts, marker, level = SPEAKER.unpack_from(body, at)
-                forwarder.take(member, None if level == NO_LEVEL else level, ssrc, seq, ts, marker,
-                               body[at + SPEAKER.size:])
+                ssrc, seq, ts, flags, level = SPEAKER.unpack_from(body, at)
+                forwarder.take(member, None if level == NO_LEVEL else level, ssrc, seq, ts, flags & MARKER,
+                               body[at + SPEAKER.size:], bool(flags & RED))
         elif self._origins.get(room_id) == sender:  # from this room's origin
             if kind is Kind.SLOT:
-                index, seq, ts, marker = SLOT.unpack_from(body, at)
-                forwarder.deliver(index, seq, ts, marker, body[at + SLOT.size:])
+                index, seq, ts, flags = SLOT.unpack_from(body, at)
+                forwarder.deliver(index, seq, ts, flags & MARKER, body[at + SLOT.size:], bool(flags & RED))
             elif kind is Kind.SPEAKERS:
                 said = json.loads(body[at:])
                 forwarder.mirror(set(said["speaking"]), said["holders"])

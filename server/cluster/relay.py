@@ -6,11 +6,12 @@ header is the associated data and the tag and counter the nonce. A datagram that
 comes from an unknown version, or repeats a counter the receiver has seen (or one too old to
 tell) is dropped and counted: nobody on the network can inject into a room or replay its audio.
 
-Kinds (bodies are length-prefixed strings, then fixed fields, then the Opus payload):
+Kinds (bodies are length-prefixed strings, then fixed fields, then the payload: Opus, or RED
+whose blocks are Opus when the flags say so; its block payload types are rewritten per listener):
 - SPEAKER, edge to origin: a packet from a member allowed to speak (room, member, SSRC,
-  sequence number, timestamp, marker, audio level).
+  sequence number, timestamp, flags (marker, RED), audio level).
 - SLOT, origin to edge: a slot's packet, already rewritten (room, slot, sequence number,
-  timestamp, marker).
+  timestamp, flags (marker, RED)).
 - SPEAKERS, origin to edge: who is speaking and who holds each slot (room, JSON).
 - FOLLOW, edge to origin, every second while the edge has members in the room: "send me it".
 - STOP, edge to origin: one of the edge's speakers may no longer speak (room, member).

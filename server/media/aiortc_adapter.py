@@ -19,11 +19,14 @@ import aiortc
 from aioice.ice import CandidatePair, Connection, StunProtocol
 from aioice.turn import TurnTransport
 from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc.codecs import CODECS
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcicetransport import RTCIceTransport
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
+from aiortc.sdp import MediaDescription, parameters_from_sdp, parameters_to_sdp
 from pylibsrtp import Session
 from pylibsrtp._binding import ffi  # type: ignore[import-not-found]  # pylibsrtp's cffi module has no stub
 
@@ -106,6 +109,28 @@ def answer_opus_with_fec(transceiver: RTCRtpTransceiver) -> None:
     for codec in transceiver._codecs:
         if codec.mimeType.lower() == "audio/opus":
             codec.parameters = {**codec.parameters, **OPUS_FMTP}
+
+
+def answer_red(transceiver: RTCRtpTransceiver, offered: MediaDescription, first: bool) -> None:
+    """Add Opus in RED (RFC 2198, audio/red 48000/2, fmtp "<opus>/<opus>") to the answer if the
+    offer's section has it: `first` on the microphone, so the browser sends RED; after Opus on a
+    slot, so the server may send it RED. aiortc has no audio/red: it goes into this transceiver's
+    negotiated codecs alone (never aiortc's CODECS), and the server never decodes it."""
+    opus = next((c for c in transceiver._codecs if c.mimeType.lower() == "audio/opus"), None)
+    if opus is None:
+        return
+    fmtp = {f"{opus.payloadType}/{opus.payloadType}": None}
+    for codec in offered.rtp.codecs:
+        if codec.mimeType.lower() == "audio/red" and codec.clockRate == 48000 and codec.parameters == fmtp:
+            red = RTCRtpCodecParameters(mimeType=codec.mimeType, clockRate=48000, channels=codec.channels,
+                                        payloadType=codec.payloadType, parameters=dict(fmtp))
+            transceiver._codecs.insert(0 if first else len(transceiver._codecs), red)
+            return
+
+
+def red_payload_type(transceiver: RTCRtpTransceiver) -> int | None:
+    """The negotiated payload type of audio/red, if `answer_red` added it."""
+    return next((c.payloadType for c in transceiver._codecs if c.mimeType.lower() == "audio/red"), None)
 
 
 def payload_type(transceiver: RTCRtpTransceiver) -> int:
@@ -258,6 +283,11 @@ def check_internals() -> None:
     _require(hasattr(CandidatePair, "remote_addr"), "aioice CandidatePair.remote_addr")
     _require("self.transport" in inspect.getsource(StunProtocol), "aioice StunProtocol.transport")
     _require("self._codecs" in inspect.getsource(RTCRtpTransceiver.__init__), "RTCRtpTransceiver._codecs")
+    _require(
+        all(c.mimeType.lower() != "audio/red" for c in CODECS["audio"])
+        and parameters_to_sdp(parameters_from_sdp("111/111")) == "111/111",
+        "aiortc has no audio/red of its own, and renders RED's fmtp (\"111/111\") as it was offered",
+    )
     for cls, name in ((RTCRtpSender, "RTCRtpSender"), (RTCRtpReceiver, "RTCRtpReceiver")):
         init, send = inspect.getsource(cls.__init__), inspect.getsource(cls)
         _require(

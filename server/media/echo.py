@@ -13,6 +13,7 @@ from __future__ import annotations
 from aiortc.rtp import RtpPacket
 
 from server.media.outlet import Outlet
+from server.media.red import Red
 from server.media.slot import SEQ_MOD, TS_MOD, Slot
 
 
@@ -32,13 +33,19 @@ class Echo:
         self._own.passed((seq + outlet.seq_shift) % SEQ_MOD, (ts + outlet.ts_shift) % TS_MOD, now)
         self._swap(self._own, now)
 
-    def forward(self, packet: RtpPacket, now: float) -> None:
-        """Send one of the member's microphone packets back to them."""
-        own = self._own
+    def forward(self, packet: RtpPacket, red: Red | None, now: float) -> None:
+        """Send one of the member's microphone packets (RED if `red` is its payload) back to them:
+        as RED if they negotiated it on their slots, else its primary block."""
+        own, outlet = self._own, self._outlet
         seq, ts = own.rewrite(packet.ssrc, packet.sequence_number, packet.timestamp, now)
         own.packets += 1
         own.octets += len(packet.payload)
-        self._outlet.write(seq, ts, packet.marker, packet.payload)
+        if red is None:
+            outlet.write(seq, ts, packet.marker, packet.payload)
+        elif outlet.red_payload_type is None:
+            outlet.write(seq, ts, packet.marker, red.primary())
+        else:
+            outlet.write(seq, ts, packet.marker, red.for_payload_type(outlet.payload_type), red=True)
 
     def end(self, now: float) -> None:
         """Hand the outlet back to the room's slot, numbered on from the echo."""

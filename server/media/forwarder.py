@@ -15,6 +15,10 @@ hands each slot packet to its `edges`. On every other node it sends its speakers
 `upstream` instead, delivers the slot packets the origin relays (`deliver`), and mirrors what
 the origin says about who holds which slot (`mirror`).
 
+A speaker whose browser negotiated RED (RFC 2198, server/media/red.py) sends RED packets
+(`on_packet(..., red=True)`): each is checked once (a malformed one is dropped and counted) and
+goes to each listener as RED if they negotiated it, else as its primary block, plain Opus.
+
 An echo test (`echo`) sends a member's own packets back to them alone, on their last slot, for a
 few seconds (server/media/echo.py), whatever their role.
 """
@@ -33,6 +37,7 @@ from server.media.active_speakers import SlotAssignment
 from server.media.echo import Echo
 from server.media.fastpath import SlotFanOut
 from server.media.outlet import Outlet
+from server.media.red import MalformedRed, Red
 from server.media.slot import Slot
 from vocabulary.errors import DropinError, ErrorCode
 
@@ -45,15 +50,14 @@ SpeakersListener = Callable[[set[MemberId], list[MemberId | None]], None]
 class Upstream(Protocol):
     """The room's origin on another node, as an edge sends to it."""
 
-    def packet(self, member: MemberId, packet: RtpPacket) -> None: ...
+    def packet(self, member: MemberId, packet: RtpPacket, red: bool) -> None: ...
     def stop(self, member: MemberId) -> None: ...
-
 
 
 class Edges(Protocol):
     """The other nodes with members in the room, as its origin sends to them."""
 
-    def slot_packet(self, index: int, seq: int, ts: int, marker: int, payload: bytes) -> None: ...
+    def slot_packet(self, index: int, seq: int, ts: int, marker: int, payload: bytes, red: bool) -> None: ...
     def speakers(self, speaking: set[MemberId], holders: list[MemberId | None]) -> None: ...
 
 
@@ -65,6 +69,9 @@ class ForwarderStats:
     dropped_not_speaker: int = 0
     dropped_no_slot: int = 0
     relayed_up: int = 0  # sent to the room's origin on another node
+    red_passed: int = 0  # RED packets delivered to a listener as RED
+    red_unwrapped: int = 0  # RED packets delivered to a listener as their primary block (Opus)
+    dropped_malformed_red: int = 0
     # For the most recent forwarded packets: nanoseconds from the forwarder taking the packet to
     # the last listener's send, and the CPU time the thread spent on it in between (the rest is
     # time the thread was not running: preempted, or the kernel busy elsewhere).
@@ -159,36 +166,43 @@ class Forwarder:
             echo.end(now)
             self._set_fanout(echo.index)
 
-    def on_packet(self, member: MemberId, packet: RtpPacket) -> None:
-        """Forward one packet from `member`, a member on this node, to everyone else in the room."""
+    def on_packet(self, member: MemberId, packet: RtpPacket, red: bool = False) -> None:
+        """Forward one packet from `member`, a member on this node, to everyone else in the room;
+        `red`: its payload is RED."""
         started, cpu_started = perf_counter_ns(), thread_time_ns()
         self.stats.received += 1
         if self._echoes and (echo := self._echoes.get(member)) is not None:
             now = self._clock()
-            if now < echo.until:
-                echo.forward(packet, now)
-            else:
+            if now >= echo.until:
                 self._end_echo(member, now)
+            else:
+                parsed = self._parse(packet.payload) if red else None
+                if red and parsed is None:
+                    return
+                echo.forward(packet, parsed, now)
         if member not in self._speakers:  # roles are enforced where the speaker is connected
             self.stats.dropped_not_speaker += 1
             return
-        if self.upstream is not None:
+        if self.upstream is not None:  # the origin checks a RED payload
             self.stats.relayed_up += 1
-            self.upstream.packet(member, packet)
+            self.upstream.packet(member, packet, red)
             return
         level = packet.extensions.audio_level
         self.take(member, level[1] if level is not None else None, packet.ssrc, packet.sequence_number,
-                  packet.timestamp, packet.marker, packet.payload, started, cpu_started)
+                  packet.timestamp, packet.marker, packet.payload, red, started, cpu_started)
 
     def take(
         self, member: MemberId, level: int | None, ssrc: int, sequence_number: int, timestamp: int, marker: int,
-        payload: bytes, started: int | None = None, cpu_started: int | None = None,
+        payload: bytes, red: bool = False, started: int | None = None, cpu_started: int | None = None,
     ) -> None:
         """Forward a speaker's packet on the room's origin: one of this node's members', or one
         relayed from the node another speaker is connected to (which checked their role)."""
         if started is None or cpu_started is None:
             started, cpu_started = perf_counter_ns(), thread_time_ns()
         stats = self.stats
+        parsed = self._parse(payload) if red else None
+        if red and parsed is None:
+            return
         now = self._clock()
         index = self._assignment.on_packet(member, level, now)
         if index is None:
@@ -201,23 +215,41 @@ class Forwarder:
         slot.packets += 1
         slot.octets += len(payload)
         stats.forwarded += 1
-        stats.delivered += self._fanout[index].send(seq, ts, marker, payload)
+        self._send(index, seq, ts, marker, payload, parsed)
         if self.edges is not None:
-            self.edges.slot_packet(index, seq, ts, marker, payload)
+            self.edges.slot_packet(index, seq, ts, marker, payload, red)
         stats.forward_ns.append(perf_counter_ns() - started)
         stats.forward_cpu_ns.append(thread_time_ns() - cpu_started)
 
-    def deliver(self, index: int, seq: int, ts: int, marker: int, payload: bytes) -> None:
+    def deliver(self, index: int, seq: int, ts: int, marker: int, payload: bytes, red: bool = False) -> None:
         """A slot packet from the room's origin on another node: to every member here but the
         slot's holder."""
-        if index >= len(self.slots):
+        parsed = self._parse(payload) if red else None
+        if index >= len(self.slots) or (red and parsed is None):
             return
         slot = self.slots[index]
         slot.passed(seq, ts, self._clock())
         slot.packets += 1
         slot.octets += len(payload)
         self.stats.forwarded += 1
-        self.stats.delivered += self._fanout[index].send(seq, ts, marker, payload)
+        self._send(index, seq, ts, marker, payload, parsed)
+
+    def _parse(self, payload: bytes) -> Red | None:
+        """A RED payload's blocks; None (counted) if it is malformed."""
+        try:
+            return Red.parse(payload)
+        except MalformedRed:
+            self.stats.dropped_malformed_red += 1
+            return None
+
+    def _send(self, index: int, seq: int, ts: int, marker: int, payload: bytes, red: Red | None) -> None:
+        """Slot `index`'s packet to its fan-out, counted."""
+        stats = self.stats
+        delivered, as_red = self._fanout[index].send(seq, ts, marker, payload, red)
+        stats.delivered += delivered
+        if red is not None:
+            stats.red_passed += as_red
+            stats.red_unwrapped += delivered - as_red
 
     def mirror(self, speaking: set[MemberId], holders: list[MemberId | None]) -> None:
         """What the room's origin on another node says: who is speaking, who holds each slot."""

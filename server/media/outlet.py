@@ -27,12 +27,15 @@ class RtpWriter(Protocol):
 
 @dataclass(slots=True)
 class Outlet:
-    """One member's end of one slot: the SSRC and payload type negotiated with them."""
+    """One member's end of one slot: the SSRC and payload types (Opus, and RED if they negotiated
+    it) negotiated with them."""
 
     ssrc: int
     payload_type: int
     writer: RtpWriter
-    heads: tuple[bytes, bytes] = field(init=False)  # the first two header bytes, without and with marker
+    red_payload_type: int | None = None
+    # The first two header bytes: Opus without and with marker, then RED without and with marker.
+    heads: tuple[bytes, bytes, bytes, bytes] = field(init=False)
     ssrc_bytes: bytes = field(init=False)
     slot: Slot | None = None  # set when attached: the slot this outlet carries
     base_packets: int = 0  # the slot's counters when attached, for RTCP sender reports
@@ -43,9 +46,12 @@ class Outlet:
     ts_shift: int = 0
 
     def __post_init__(self) -> None:
+        red = self.payload_type if self.red_payload_type is None else self.red_payload_type
         self.heads = (
             bytes((RTP_VERSION_BYTE, self.payload_type)),
             bytes((RTP_VERSION_BYTE, MARKER | self.payload_type)),
+            bytes((RTP_VERSION_BYTE, red)),
+            bytes((RTP_VERSION_BYTE, MARKER | red)),
         )
         self.ssrc_bytes = self.ssrc.to_bytes(4, "big")
 
@@ -53,7 +59,8 @@ class Outlet:
     def shifted(self) -> bool:
         return bool(self.seq_shift or self.ts_shift)
 
-    def write(self, seq: int, ts: int, marker: int, payload: bytes) -> bool:
-        """Send one packet of the slot (numbered as the slot numbers it) through the writer."""
+    def write(self, seq: int, ts: int, marker: int, payload: bytes, red: bool = False) -> bool:
+        """Send one packet of the slot (numbered as the slot numbers it) through the writer: an
+        Opus payload, or a RED one (`red`, rewritten for this member) under their RED payload type."""
         numbers = SEQ_TS.pack((seq + self.seq_shift) % SEQ_MOD, (ts + self.ts_shift) % TS_MOD)
-        return self.writer.write(b"".join((self.heads[marker], numbers, self.ssrc_bytes, payload)))
+        return self.writer.write(b"".join((self.heads[2 * red + marker], numbers, self.ssrc_bytes, payload)))

@@ -1,7 +1,8 @@
 """A Peer: one member's peer connection with the server.
 
 The browser offers one send-capable audio transceiver (its microphone; silent until it is on
-stage) followed by up to K receive-only slots. The server answers Opus only, taps the microphone's
+stage) followed by up to K receive-only slots. The server answers Opus (and Opus in RED where the
+browser offers it: first on the microphone, after Opus on the slots), taps the microphone's
 packets before aiortc's jitter buffer, and writes each slot's packets directly (see Forwarder).
 
 The Peer also sends the RTCP that matters: receiver reports to a speaker about their microphone
@@ -38,14 +39,16 @@ from aiortc.rtp import (
     RtcpSrPacket,
     RtpPacket,
 )
-from aiortc.sdp import SessionDescription, candidate_from_sdp
+from aiortc.sdp import MediaDescription, SessionDescription, candidate_from_sdp
 
 from server.media.aiortc_adapter import (
     DirectRtpWriter,
     ParkedTrack,
     answer_opus_with_fec,
+    answer_red,
     last_sender_report,
     payload_type,
+    red_payload_type,
     silence_rtcp,
     tap_datagrams,
     tap_receiver,
@@ -65,7 +68,7 @@ SR_INTERVAL_S = 5.0  # sender reports on the slots, as browsers pace audio RTCP
 SDES_CNAME = 1
 
 
-def _count_audio_sections(sdp: str, slot_count: int) -> int:
+def _audio_sections(sdp: str, slot_count: int) -> list[MediaDescription]:
     """The offer's audio sections; refuses offers other than one microphone and at most `slot_count` slots."""
     try:
         description = SessionDescription.parse(sdp)
@@ -81,7 +84,7 @@ def _count_audio_sections(sdp: str, slot_count: int) -> int:
             ErrorCode.BAD_SDP,
             f"the offer has {len(kinds)} audio sections; at most {1 + slot_count} (microphone and slots)",
         )
-    return len(kinds)
+    return description.media
 
 
 class Peer:
@@ -92,7 +95,7 @@ class Peer:
         member: Hashable,
         ice_servers: list[RTCIceServer],
         slot_count: int,
-        on_packet: Callable[[RtpPacket], None],
+        on_packet: Callable[[RtpPacket, bool], None],
         on_transport_change: Callable[[], None],
     ) -> None:
         self._member = member
@@ -102,6 +105,7 @@ class Peer:
         self._on_transport_change = on_transport_change
         self.outlets: list[Outlet] = []
         self._microphone: RTCRtpTransceiver | None = None
+        self._red: int | None = None  # the microphone's RED payload type, if negotiated
         self._writer: DirectRtpWriter | None = None
         self._cname = b""
         self._reception: dict[int, StreamStatistics] = {}
@@ -121,10 +125,10 @@ class Peer:
 
     async def answer(self, offer_sdp: str) -> str:
         """Apply the member's offer and return the server's answer (all candidates included)."""
-        offered = _count_audio_sections(offer_sdp, self._slot_count)
+        offered = _audio_sections(offer_sdp, self._slot_count)
         pc = self._pc
         microphone = pc.addTransceiver("audio", direction="recvonly")
-        slots = [pc.addTransceiver(ParkedTrack(), direction="sendonly") for _ in range(offered - 1)]
+        slots = [pc.addTransceiver(ParkedTrack(), direction="sendonly") for _ in offered[1:]]
         for transceiver in [microphone, *slots]:
             transceiver.setCodecPreferences(OPUS)
             silence_rtcp(transceiver)
@@ -132,8 +136,9 @@ class Peer:
         self._microphone = microphone
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-            for transceiver in [microphone, *slots]:
+            for index, (transceiver, media) in enumerate(zip([microphone, *slots], offered)):
                 answer_opus_with_fec(transceiver)
+                answer_red(transceiver, media, first=index == 0)
             await pc.setLocalDescription(await pc.createAnswer())
             dtls = microphone.receiver.transport
             if dtls is None:
@@ -145,8 +150,11 @@ class Peer:
         tap_datagrams(dtls, lambda packet: self._receive(packet, 0))
         tap_rtcp(dtls, self._on_rtcp)
         self._writer = DirectRtpWriter(dtls)
+        self._red = red_payload_type(microphone)
         self.outlets = [
-            Outlet(ssrc=slot.sender._ssrc, payload_type=payload_type(slot), writer=self._writer) for slot in slots
+            Outlet(ssrc=slot.sender._ssrc, payload_type=payload_type(slot), writer=self._writer,
+                   red_payload_type=red_payload_type(slot))
+            for slot in slots
         ]
         self._slot_ssrcs = frozenset(outlet.ssrc for outlet in self.outlets)
         answer = SessionDescription.parse(pc.localDescription.sdp)
@@ -163,13 +171,14 @@ class Peer:
         self._on_transport_change()
 
     def _receive(self, packet: RtpPacket, _arrival_ms: int) -> None:
-        """A microphone packet: account for it in the reception statistics, then forward it."""
+        """A microphone packet: account for it in the reception statistics, then forward it (as RED
+        if it has the microphone's RED payload type)."""
         stats = self._reception.get(packet.ssrc)
         if stats is None:
             stats = self._reception[packet.ssrc] = StreamStatistics(OPUS_CLOCK_RATE)
         stats.add(packet)
         self._last_packet = time.monotonic()
-        self._on_packet(packet)
+        self._on_packet(packet, packet.payload_type == self._red)
 
     def _on_rtcp(self, data: bytes) -> None:
         """RTCP from the member: their report blocks on our slots go to the downlink meter."""

@@ -88,7 +88,7 @@ class MediaRouter:
             "peers": len(self._peers),
             **{name: sum(getattr(stats, name) for stats in all_stats)
                for name in ("received", "forwarded", "delivered", "dropped_not_speaker", "dropped_no_slot",
-                            "relayed_up")},
+                            "relayed_up", "red_passed", "red_unwrapped", "dropped_malformed_red")},
             "forward_us": _distribution(ns for stats in all_stats for ns in stats.forward_ns),
             "forward_cpu_us": _distribution(ns for stats in all_stats for ns in stats.forward_cpu_ns),
         }
@@ -101,7 +101,7 @@ class MediaRouter:
             member,
             self.ice_servers,
             len(forwarder.slots),
-            on_packet=lambda packet: forwarder.on_packet(member, packet),
+            on_packet=lambda packet, red: forwarder.on_packet(member, packet, red),
             on_transport_change=forwarder.refresh,
         )
         answer = await peer.answer(offer_sdp)  # a refused offer leaves the peer closed

@@ -5,53 +5,16 @@ the origin is killed the other node takes the room over and the audio comes back
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
-import pytest
 
 from server.cluster.cascade import IDLE_S
 from signaling.participant import Participant, ToneTrack
-from support import RunningServer, hosted_room, serving, wait_until
-
-SECRET = "one secret for the whole cluster"
-
-
-@pytest.fixture
-def two_nodes(redis_server, tmp_path, redis) -> Iterator[tuple[RunningServer, RunningServer]]:
-    with contextlib.ExitStack() as stack:
-        yield (stack.enter_context(serving(redis_server.url, tmp_path / "a", DROPIN_SECRET=SECRET)),
-               stack.enter_context(serving(redis_server.url, tmp_path / "b", DROPIN_SECRET=SECRET)))
-
-
-def media(node: RunningServer) -> dict:
-    return httpx.get(f"{node.base_url}/api/media").json()
-
-
-def me(node: RunningServer) -> dict:
-    return next(n for n in httpx.get(f"{node.base_url}/api/nodes").json()["nodes"] if n["you"])
-
-
-@contextlib.asynccontextmanager
-async def busy(redis, node: RunningServer) -> AsyncIterator[str]:
-    """Make `node` look loaded to placement (as its heartbeat would say if it were), meanwhile."""
-    node_id = me(node)["id"]
-
-    async def keep_busy() -> None:
-        while True:
-            await redis.hset(f"dropin:node:{node_id}", "cpu", 0.95)
-            await asyncio.sleep(0.005)
-
-    task = asyncio.create_task(keep_busy())
-    try:
-        yield node_id
-    finally:
-        task.cancel()
+from support import busy, hosted_room, media, node_entry, serving, wait_until
 
 
 async def counts(people: list[Participant]) -> list[int]:
@@ -78,7 +41,7 @@ async def test_a_room_over_two_nodes(two_nodes, redis) -> None:
         await speaker.connect_media(ToneTrack(880))
         for listener in listeners:
             await listener.connect_media()
-        assert await redis.hget(f"dropin:room:{room_id}", "origin") == me(a)["id"]
+        assert await redis.hget(f"dropin:room:{room_id}", "origin") == node_entry(a)["id"]
 
         async def all_hear_both() -> bool:
             for listener in listeners:
@@ -104,7 +67,7 @@ async def test_a_room_over_two_nodes(two_nodes, redis) -> None:
         assert media(a)["relay"]["rejected"] == media(b)["relay"]["rejected"] == 0
 
         # Nobody else can talk into the relay: forged and replayed datagrams are dropped and counted.
-        host_part, port = me(b)["relay"].rsplit(":", 1)
+        host_part, port = node_entry(b)["relay"].rsplit(":", 1)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rogue:
             for _ in range(20):
                 rogue.sendto(os.urandom(200), (host_part, int(port)))
@@ -133,7 +96,7 @@ async def test_the_room_survives_its_origin(two_nodes, redis) -> None:
         await listener.join(room_id)
         await host.connect_media(ToneTrack(440))
         await listener.connect_media()
-        assert await redis.hget(f"dropin:room:{room_id}", "origin") == me(a)["id"]
+        assert await redis.hget(f"dropin:room:{room_id}", "origin") == node_entry(a)["id"]
 
         async def listener_hears() -> bool:
             return await listener.packets_received() > 50
@@ -153,7 +116,7 @@ async def test_the_room_survives_its_origin(two_nodes, redis) -> None:
             back, 12, interval=0.2, what="node B takes the room over and the listener hears the host again"
         )
         assert time.monotonic() - killed_at < 12
-        assert await redis.hget(f"dropin:room:{room_id}", "origin") == me(b)["id"]
+        assert await redis.hget(f"dropin:room:{room_id}", "origin") == node_entry(b)["id"]
     finally:
         await asyncio.gather(host.close(), listener.close(), origin_listener.close(), return_exceptions=True)
 
@@ -200,10 +163,10 @@ async def test_workers_on_one_port_are_nodes_of_one_room(redis_server, tmp_path,
 
 async def test_a_room_opened_on_a_busy_node_is_placed_on_another(two_nodes, redis) -> None:
     a, b = two_nodes
-    b_id = me(b)["id"]
+    b_id = node_entry(b)["id"]
 
     async def b_settled() -> bool:  # a node is busy for a moment after it starts
-        return me(b)["cpu"] < 0.5
+        return node_entry(b)["cpu"] < 0.5
 
     await wait_until(b_settled, 10, interval=0.2, what="node B settles after starting")
     room_id, host = hosted_room(a)
@@ -231,7 +194,7 @@ async def test_a_speaker_off_the_stage_frees_their_slot_at_an_origin_with_no_mem
     a, b = two_nodes
 
     async def b_settled() -> bool:
-        return me(b)["cpu"] < 0.5
+        return node_entry(b)["cpu"] < 0.5
 
     await wait_until(b_settled, 10, interval=0.2, what="node B settles after starting")
     room_id, host = hosted_room(a)
@@ -272,7 +235,7 @@ async def test_the_origin_keeps_a_room_whose_members_have_not_connected_media_ye
     try:
         await host.join(room_id)
         await asyncio.sleep(IDLE_S + 2)
-        assert await redis.hget(f"dropin:room:{room_id}", "origin") == me(server)["id"]
+        assert await redis.hget(f"dropin:room:{room_id}", "origin") == node_entry(server)["id"]
         await host.connect_media(ToneTrack())
         assert media(server)["peers"] == 1
     finally:

@@ -3,26 +3,13 @@ others take it out and its members leave after the reconnect grace, unless they 
 
 from __future__ import annotations
 
-import contextlib
 import signal
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from redis.asyncio import Redis
 
 from server.state import keys
-from support import Member, RunningServer, serving, wait_until
-
-SECRET = "one secret for the whole cluster"
-
-
-@pytest.fixture
-def two_nodes(redis_server, tmp_path, redis: Redis) -> Iterator[tuple[RunningServer, RunningServer]]:
-    """Two nodes of one Dropin: one Redis, one secret (so a token from one is good on the other)."""
-    with contextlib.ExitStack() as stack:
-        yield (stack.enter_context(serving(redis_server.url, tmp_path / "a", DROPIN_SECRET=SECRET)),
-               stack.enter_context(serving(redis_server.url, tmp_path / "b", DROPIN_SECRET=SECRET)))
+from support import Member, RunningServer, wait_until
 
 
 def listed(node: RunningServer) -> list[dict]:

@@ -12,7 +12,9 @@ from pylibsrtp import Policy, Session
 from server.media import fastpath
 from server.media.forwarder import Forwarder
 from server.media.outlet import Outlet
+from server.media.red import Red, wrap
 from signaling.voice import voice_packets
+from support import RecordingSocket
 
 pytestmark = pytest.mark.skipif(fastpath.FanOut is None, reason="server.media._fanout is not built")
 
@@ -99,3 +101,32 @@ def test_a_listener_whose_socket_closed_is_skipped_safely() -> None:
         assert forwarder.stats.delivered == 2 + 2 + 1
     finally:
         here.close()
+
+
+def test_red_variants_in_the_c_loop_match_the_python_writer() -> None:
+    """A RED packet: each listener gets its variant under its payload type, from the C loop and
+    from the Python writer alike."""
+    payload = wrap(111, b"\xfcnow", ((960, b"\xfcbefore"),))
+    kinds = [(111, 63), (109, 120), (96, None)]  # Chromium's, Firefox's, aiortc's (no RED)
+    expected = [(63, payload), (120, Red.parse(payload).for_payload_type(109)), (96, b"\xfcnow")]
+    forwarder = Forwarder(1)
+    udp = [UdpListener() for _ in kinds]
+    python = [RecordingSocket() for _ in kinds]
+    try:
+        for i, ((opus, red), writer) in enumerate(zip(kinds * 2, udp + python)):
+            forwarder.attach(f"l{i}", [Outlet(ssrc=100 + i, payload_type=opus, writer=writer, red_payload_type=red)])
+        forwarder.allow("speaker", True)
+        for seq, (body, red) in enumerate([(payload, True), (b"\xfcplain", False)], start=1):
+            packet = RtpPacket(payload_type=63 if red else 111, sequence_number=seq, timestamp=960 * seq, ssrc=9,
+                               payload=body)
+            packet.extensions.audio_level = (False, 20)
+            forwarder.on_packet("speaker", packet, red)
+        for listener, socket, (pt, body), (opus, _) in zip(udp, python, expected, kinds):
+            first, second = listener.receive(), listener.receive()
+            assert (first.payload_type, first.payload) == (pt, body)
+            assert (second.payload_type, second.payload) == (opus, b"\xfcplain")
+            assert [(p.payload_type, p.payload) for p in socket.packets] == [(pt, body), (opus, b"\xfcplain")]
+        assert (forwarder.stats.red_passed, forwarder.stats.red_unwrapped) == (4, 2)
+    finally:
+        for listener in udp:
+            listener.close()

@@ -6,22 +6,8 @@ from aiortc.rtp import RtpPacket
 
 from server.media.forwarder import Forwarder
 from server.media.outlet import Outlet
-
-
-class Socket:
-    """Stands in for a listener's SRTP socket: keeps what would have been sent."""
-
-    def __init__(self, connected: bool = True) -> None:
-        self.connected = connected
-        self.packets: list[RtpPacket] = []
-
-    def write(self, packet: bytes) -> bool:
-        if self.connected:
-            self.packets.append(RtpPacket.parse(packet))
-        return self.connected
-
-    def socket_target(self) -> None:
-        return None  # the Python path; tests/unit/test_fastpath.py covers the C loop
+from server.media.red import Red, wrap
+from support import RecordingSocket
 
 
 def opus(ssrc: int, seq: int, ts: int, payload: bytes = b"\xfc\x01\x02", marker: int = 0,
@@ -33,8 +19,8 @@ def opus(ssrc: int, seq: int, ts: int, payload: bytes = b"\xfc\x01\x02", marker:
     return packet
 
 
-def attach(forwarder: Forwarder, member: str, slots: int = 3, payload_type: int = 111) -> list[Socket]:
-    sockets = [Socket() for _ in range(slots)]
+def attach(forwarder: Forwarder, member: str, slots: int = 3, payload_type: int = 111) -> list[RecordingSocket]:
+    sockets = [RecordingSocket() for _ in range(slots)]
     forwarder.attach(member, [Outlet(ssrc=1000 * (i + 1) + len(member), payload_type=payload_type, writer=s)
                               for i, s in enumerate(sockets)])
     return sockets
@@ -144,3 +130,64 @@ def test_a_member_with_fewer_slots_or_a_dead_socket_is_skipped() -> None:
         forwarder.on_packet(name, opus(ord(name), 1, 960))
     assert len(one_slot[0].packets) == 1
     assert forwarder.stats.delivered == 1
+
+
+def red_listener(forwarder: Forwarder, member: str, opus_type: int, red_type: int | None) -> RecordingSocket:
+    socket = RecordingSocket()
+    forwarder.attach(member, [Outlet(ssrc=7000 + len(member), payload_type=opus_type, writer=socket,
+                                     red_payload_type=red_type)])
+    return socket
+
+
+def test_red_goes_as_red_to_who_negotiated_it_and_as_its_primary_to_the_others(monkeypatch) -> None:
+    forwarder = Forwarder(1)
+    chromium = red_listener(forwarder, "chromium", 111, 63)
+    firefox = red_listener(forwarder, "firefox", 109, 120)
+    firefox2 = red_listener(forwarder, "firefox2", 109, 120)
+    plain = red_listener(forwarder, "aiortc", 96, None)
+    forwarder.allow("host", True)
+    made: list[int] = []
+    rewrite = Red.for_payload_type
+    monkeypatch.setattr(Red, "for_payload_type", lambda self, pt: made.append(pt) or rewrite(self, pt))
+
+    payload = wrap(111, b"\xfcnow", ((960, b"\xfcbefore"),))
+    forwarder.on_packet("host", opus(ssrc=42, seq=7, ts=1920, payload=payload, level=20), red=True)
+    assert sorted(made) == [109, 111], "one variant per distinct Opus payload type, not per listener"
+
+    (to_chromium,), (to_firefox,), (to_plain,) = chromium.packets, firefox.packets, plain.packets
+    assert (to_chromium.payload_type, to_chromium.payload) == (63, payload)
+    assert to_firefox.payload_type == 120 and to_firefox.payload == Red.parse(payload).for_payload_type(109)
+    assert Red.parse(to_firefox.payload).payload_type == 109
+    assert firefox2.packets[0].payload == to_firefox.payload
+    assert (to_plain.payload_type, to_plain.payload) == (96, b"\xfcnow")
+    assert to_chromium.sequence_number == to_plain.sequence_number and to_chromium.timestamp == to_plain.timestamp
+    assert (forwarder.stats.red_passed, forwarder.stats.red_unwrapped) == (3, 1)
+
+    forwarder.on_packet("host", opus(ssrc=42, seq=8, ts=2880, payload=b"\xfcplain", level=20))
+    assert [(s.packets[-1].payload_type, s.packets[-1].payload) for s in (chromium, firefox, plain)] == [
+        (111, b"\xfcplain"), (109, b"\xfcplain"), (96, b"\xfcplain")], "plain Opus goes to everyone as Opus"
+    assert (forwarder.stats.red_passed, forwarder.stats.red_unwrapped) == (3, 1)
+
+
+def test_malformed_red_is_dropped_and_counted_and_takes_no_slot() -> None:
+    forwarder = Forwarder(1)
+    listener = red_listener(forwarder, "bo", 111, 63)
+    forwarder.allow("host", True)
+    forwarder.on_packet("host", opus(ssrc=42, seq=7, ts=960, payload=bytes((0x80 | 111, 0, 0, 40, 111)) + b"x",
+                                     level=20), red=True)
+    assert not listener.packets and forwarder.assignment() == [None]
+    assert forwarder.stats.dropped_malformed_red == 1 and forwarder.stats.delivered == 0
+
+
+def test_an_echo_test_returns_red_as_the_member_negotiated_it() -> None:
+    forwarder = Forwarder(1)
+    with_red = red_listener(forwarder, "ada", 109, 120)
+    without = red_listener(forwarder, "bo", 111, None)
+    payload = wrap(111, b"\xfcnow", ((960, b"\xfcbefore"),))
+    forwarder.echo("ada", 5)
+    forwarder.echo("bo", 5)
+    forwarder.on_packet("ada", opus(ssrc=1, seq=1, ts=960, payload=payload), red=True)
+    forwarder.on_packet("bo", opus(ssrc=2, seq=1, ts=960, payload=payload), red=True)
+    echoed = with_red.packets[0]
+    assert (echoed.payload_type, echoed.payload) == (120, Red.parse(payload).for_payload_type(109))
+    assert (without.packets[0].payload_type, without.packets[0].payload) == (111, b"\xfcnow")
