@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # puppeteer-core for the Firefox ESR tests (tests/firefox); reinstalled when its lock file changes.
 NODE_MODULES := tests/firefox/node_modules/.installed
 
-.PHONY: run test install dev clean bench matrix
+.PHONY: run test system install dev clean bench matrix
 
 $(BIN)/dropin: pyproject.toml setup.py server/media/_fanout.c
 	$(PYTHON) -m venv $(VENV)
@@ -20,17 +20,19 @@ $(NODE_MODULES): tests/firefox/package-lock.json
 
 install: $(BIN)/dropin $(NODE_MODULES)
 
+## system: the Debian packages the tests need (installed as root or with sudo; else says which)
+system:
+	@tests/system-packages.sh
+
 ## run: start a Dropin node on http://127.0.0.1:8000 (its own Redis unless REDIS_URL is set)
 run: $(BIN)/dropin
 	$(BIN)/dropin serve
 
-## test: lint and type checks, then unit, integration (real Redis, real server) and end-to-end
-## (headless Chromium, and Firefox ESR driven from Node.js) tests
-test: install
-	@test -x /usr/bin/chromium || { echo "make test needs Chromium: apt-get install chromium"; exit 1; }
-	@test -x /usr/bin/firefox-esr || { echo "make test needs Firefox ESR: apt-get install firefox-esr"; exit 1; }
-	@command -v node >/dev/null || { echo "make test needs Node.js: apt-get install nodejs npm"; exit 1; }
-	@command -v turnserver >/dev/null || { echo "make test needs coturn (a real TURN server): apt-get install coturn"; exit 1; }
+## test: everything set up (system packages, the virtualenv, the Firefox driver), lint and type
+## checks, then unit, integration (real Redis, real server, real coturn) and end-to-end (headless
+## Chromium, and Firefox ESR driven from Node.js) tests
+test: system install
+	@$(BIN)/python -c "import server.media._fanout" || { echo "the forwarder's C loop did not build (gcc, python3-dev)"; exit 1; }
 	$(BIN)/ruff check server signaling vocabulary tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q
