@@ -3,6 +3,7 @@ services behind them. `create_app(settings)` is what `dropin serve` runs and wha
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -18,7 +19,7 @@ from fastapi import FastAPI, WebSocket
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from server.api import clubs, errors, events, identity, invites, media, nodes, rooms
+from server.api import clubs, docs, errors, events, health, identity, invites, media, metrics, nodes, rooms
 from server.cluster.cascade import Cascade
 from server.cluster.registry import Registry
 from server.config import Settings
@@ -26,6 +27,7 @@ from server.identity import TokenIssuer, load_or_create_secret
 from server.media.aiortc_adapter import check_internals
 from server.media.router import MediaRouter
 from server.media.turn import IceServers
+from server.metrics import Metrics
 from server.processes import die_with_parent
 from server.schedule.service import ScheduleService
 from server.seats import Seats
@@ -78,14 +80,16 @@ def worker_app() -> FastAPI:
     return create_app(Settings.model_validate_json(os.environ[WORKER_SETTINGS]))
 
 
-def exit_on_second_sigterm() -> None:
+def exit_on_second_sigterm(on_first: Callable[[], None] = lambda: None, notice_s: float = 0) -> None:
     """While the node drains after a SIGTERM, a second one exits at once (uvicorn only does that
-    for a second Ctrl-C). Called once uvicorn has its own handler in place, which runs first."""
+    for a second Ctrl-C). The first calls `on_first` and starts the drain `notice_s` later, serving
+    on meanwhile. Called in the event loop once uvicorn has its own handler in place, which drains."""
     if threading.current_thread() is not threading.main_thread():
         return  # not served by uvicorn's main loop (an embedding test client): nothing to drain
     draining = signal.getsignal(signal.SIGTERM)
     if not callable(draining):
         return
+    loop = asyncio.get_running_loop() if notice_s else None
     terms = 0
 
     def on_term(signum: int, frame: FrameType | None) -> None:
@@ -94,7 +98,12 @@ def exit_on_second_sigterm() -> None:
         if terms > 1:
             log.warning("a second SIGTERM: exiting without waiting for the drain")
             os._exit(0)
-        draining(signum, frame)
+        on_first()
+        if loop:
+            log.info("SIGTERM: draining in %s s", notice_s)
+            loop.call_soon_threadsafe(loop.call_later, notice_s, draining, signum, frame)
+        else:
+            draining(signum, frame)
 
     signal.signal(signal.SIGTERM, on_term)
 
@@ -121,14 +130,17 @@ def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with redis_url_for(settings.redis_url, settings.data_dir) as url:
-            redis = request_client(url, settings.redis_connections, settings.redis_wait_s)
+            router = MediaRouter(ice.for_node())
+            seats = Seats()
+            node_metrics = app.state.metrics = Metrics(router, seats)
+            redis = request_client(
+                url, settings.redis_connections, settings.redis_wait_s, node_metrics.redis_call_seconds.observe
+            )
             feeds = feed_client(url)
             secret = settings.secret or load_or_create_secret(settings.data_dir)
             app.state.tokens = TokenIssuer(secret, settings.token_ttl_s)
-            router = MediaRouter(ice.for_node())
             timers = Timers(redis)
             store = RoomStore(redis, settings.host_grace_s)
-            seats = Seats()
             registry = app.state.registry = Registry(
                 redis, secrets.token_hex(4), f"{settings.host}:{settings.port}", seats.seated,
                 settings.reconnect_grace_s,
@@ -138,17 +150,21 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.service = RoomService(
                 store, feeds, app.state.tokens, settings, router, timers, registry, seats, cascade, ice
             )
+            app.state.service.joined_in = node_metrics.join_seconds.observe
             app.state.schedule = ScheduleService(store, settings)
             router.start()
+            node_metrics.start()
             app.state.service.start()
             timers.start()
             relay_host, relay_port = await cascade.start(settings.host, settings.relay_port)
             registry.relay_address = f"{advertised(relay_host)}:{relay_port}"
             registry.start()
-            exit_on_second_sigterm()
+            app.state.redis, app.state.draining = redis, False  # for /readyz; draining from the first SIGTERM
+            exit_on_second_sigterm(lambda: setattr(app.state, "draining", True), settings.drain_notice_s)
             try:
                 yield
             finally:
+                await node_metrics.stop()
                 await timers.stop()
                 await registry.stop(members_let_go=await app.state.service.stop())
                 await cascade.stop()
@@ -156,12 +172,15 @@ def create_app(settings: Settings) -> FastAPI:
                 await redis.aclose()
                 await feeds.aclose()
 
-    app = FastAPI(title="Dropin", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="Dropin", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     errors.install(app)
+    docs.install(app)  # /docs and /redoc, their assets served here (no CDN)
     app.include_router(identity.router)
     app.include_router(rooms.router)
     app.include_router(media.router)
     app.include_router(nodes.router)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
     for scheduling in (clubs, events, invites):
         app.include_router(scheduling.router)
 
@@ -169,7 +188,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def signalling(websocket: WebSocket) -> None:
         """One participant's signalling connection (docs/protocol.md)."""
         await websocket.accept()
-        await Session(StarletteTransport(websocket), websocket.app.state.service, limits).run()
+        with websocket.app.state.metrics.websockets.track_inprogress():
+            await Session(StarletteTransport(websocket), websocket.app.state.service, limits).run()
 
     @app.get("/", include_in_schema=False)
     async def hallway() -> FileResponse:

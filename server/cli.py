@@ -6,19 +6,26 @@ import argparse
 import logging
 import os
 import signal
+import ssl
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
 
+from server import operator
 from server.config import Settings
 from server.identity import load_or_create_secret
 from server.media.aiortc_adapter import AiortcInternalsMoved
 from server.state.redis_server import RedisUnavailable, redis_url_for
 
 DRAIN_S = 10
+
+
+class TlsUnusable(Exception):
+    """The TLS certificate or key can't be read or used."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,10 +83,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long a member's TURN credentials last (default 43200; env DROPIN_TURN_TTL_S)",
     )
     serve.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        help="PEM certificate (chain) to serve HTTPS and WSS with; needs --tls-key (env DROPIN_TLS_CERT)",
+    )
+    serve.add_argument("--tls-key", metavar="FILE", help="the certificate's PEM private key (env DROPIN_TLS_KEY)")
+    serve.add_argument(
         "--log-level",
         choices=["critical", "error", "warning", "info", "debug"],
         help="log verbosity (default info; env DROPIN_LOG_LEVEL)",
     )
+    operator.add_commands(commands)
     return parser
 
 
@@ -94,9 +108,24 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+def check_tls(cert: Path, key: Path) -> None:
+    """Raise TlsUnusable, in one line, unless `cert` and `key` load as a certificate and its key."""
+    for path in (cert, key):
+        try:
+            path.read_bytes()
+        except OSError as exc:
+            raise TlsUnusable(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except ssl.SSLError as exc:
+        raise TlsUnusable(f"{cert} and {key} are not a PEM certificate and its key ({exc.reason})") from None
+
+
 def serve(settings: Settings) -> None:
     from server.app import WORKER_SETTINGS, create_app
 
+    if settings.tls_cert and settings.tls_key:
+        check_tls(settings.tls_cert, settings.tls_key)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # uvicorn re-raises SIGTERM after its graceful shutdown; exit normally instead so the private
     # Redis below is stopped cleanly.
@@ -107,7 +136,8 @@ def serve(settings: Settings) -> None:
             update={"redis_url": url, "secret": settings.secret or load_or_create_secret(settings.data_dir)}
         )
         workers = f", {settings.workers} workers" if settings.workers > 1 else ""
-        print(f"Dropin is running on http://{settings.host}:{settings.port}{workers}  (Redis: {url})", flush=True)
+        scheme = "https" if settings.tls_cert else "http"
+        print(f"Dropin is running on {scheme}://{settings.host}:{settings.port}{workers}  (Redis: {url})", flush=True)
         options: dict[str, Any] = {
             "host": settings.host,
             "port": settings.port,
@@ -121,6 +151,8 @@ def serve(settings: Settings) -> None:
             # when that is done, or after this long regardless.
             "timeout_graceful_shutdown": DRAIN_S,
         }
+        if settings.tls_cert and settings.tls_key:
+            options.update(ssl_certfile=str(settings.tls_cert), ssl_keyfile=str(settings.tls_key))
         if settings.workers == 1:
             uvicorn.run(create_app(settings), **options)
         else:  # uvicorn's supervisor: one shared socket, and a worker that dies is started again
@@ -130,11 +162,13 @@ def serve(settings: Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    if args.command in operator.COMMANDS:
+        sys.exit(operator.run(args))
     try:
         settings = settings_from(args)
         if args.command == "serve":
             serve(settings)
-    except (RedisUnavailable, AiortcInternalsMoved) as exc:
+    except (RedisUnavailable, AiortcInternalsMoved, TlsUnusable) as exc:
         print(f"dropin: {exc}", file=sys.stderr)
         sys.exit(2)
     except ValidationError as exc:

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     turn_ttl_s: int = Field(default=12 * 3600, ge=60, le=7 * 24 * 3600)
     """How long a member's TURN credentials last: a peer connection can't refresh its relay after."""
     log_level: str = "info"
+    tls_cert: Path | None = None
+    """A PEM certificate (chain): with `tls_key`, the node serves HTTPS and WSS itself."""
+    tls_key: Path | None = None
+    drain_notice_s: float = Field(default=0, ge=0, le=60)
+    """After a SIGTERM, how long the node serves on, /readyz answering 503 `draining`, before it
+    drains: time for a load balancer that polls /readyz to stop sending it pages."""
 
     secret: str | None = None
     token_ttl_s: int = 7 * 24 * 3600
@@ -128,6 +134,12 @@ class Settings(BaseSettings):
     def _turn_needs_its_secret(self) -> Settings:
         if bool(self.turn_urls) != bool(self.turn_secret):
             raise ValueError("TURN needs both --turn-url and --turn-secret (DROPIN_TURN_URLS, DROPIN_TURN_SECRET)")
+        return self
+
+    @model_validator(mode="after")
+    def _tls_needs_both(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("TLS needs both --tls-cert and --tls-key (DROPIN_TLS_CERT, DROPIN_TLS_KEY)")
         return self
 
     @field_validator("workers", mode="before")

@@ -88,6 +88,7 @@ class RoomService:
         self._reports: set[asyncio.Task[None]] = set()  # quality changes on their way to Redis
         self._audience_dirty: set[str] = set()
         self._batcher: asyncio.Task[None] | None = None
+        self.joined_in: Callable[[float], None] = lambda seconds: None  # each join's time (for /metrics)
 
     def start(self) -> None:
         self._batcher = asyncio.create_task(self._broadcast_audience())
@@ -115,6 +116,7 @@ class RoomService:
 
     @refusing_when_unavailable
     async def join(self, session: Session, room_id: str, token: str, last_seq: int | None) -> m.Welcome:
+        started = time.perf_counter()
         identity = self.tokens.verify(token)
         conn = next(self._conns)
         await self.registry.seated(room_id, identity.id, conn)  # first: should this node die mid-join
@@ -129,7 +131,9 @@ class RoomService:
             previous.session.error(None, ErrorCode.SESSION_REPLACED, "you joined this room from somewhere else")
             previous.session.close()
         try:
-            return await self._welcome(room_id, joined.member, last_seq)
+            welcome = await self._welcome(room_id, joined.member, last_seq)
+            self.joined_in(time.perf_counter() - started)
+            return welcome
         except BaseException:
             # The client hears an error, so it must not stay in the room: a newcomer leaves at
             # once; a returning member keeps their place for the reconnect grace, as on a drop.

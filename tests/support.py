@@ -7,6 +7,7 @@ import contextlib
 import os
 import re
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -162,7 +163,8 @@ class RunningServer:
 @contextlib.contextmanager
 def serving(redis_url: str, tmp_path: Path, port: int | None = None, **env: str) -> Iterator[RunningServer]:
     """`dropin serve` against `redis_url`, with short grace periods for tests and `env` on top;
-    on `port` (a node coming back where it was), or a free one."""
+    on `port` (a node coming back where it was), or a free one. With DROPIN_TLS_CERT in `env`,
+    over HTTPS and WSS (the certificate is checked as the server's own)."""
     port = port or free_port()
     tmp_path.mkdir(parents=True, exist_ok=True)
     log_path = tmp_path / "server.log"
@@ -181,11 +183,13 @@ def serving(redis_url: str, tmp_path: Path, port: int | None = None, **env: str)
              "--data-dir", str(tmp_path / "data"), "--log-level", "warning"],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
-    base_url = f"http://127.0.0.1:{port}"
+    cert = env.get("DROPIN_TLS_CERT")
+    base_url = f"{'https' if cert else 'http'}://127.0.0.1:{port}"
+    verify = ssl.create_default_context(cafile=cert) if cert else True
     deadline = time.monotonic() + 20
     while True:
         try:
-            httpx.get(f"{base_url}/api/rooms", timeout=1).raise_for_status()
+            httpx.get(f"{base_url}/api/rooms", timeout=1, verify=verify).raise_for_status()
             break
         except httpx.HTTPError:
             if process.poll() is not None or time.monotonic() > deadline:
@@ -193,7 +197,8 @@ def serving(redis_url: str, tmp_path: Path, port: int | None = None, **env: str)
                 raise RuntimeError(f"server did not start:\n{log_path.read_text()}") from None
             time.sleep(0.1)
     try:
-        yield RunningServer(base_url, f"ws://127.0.0.1:{port}/ws", process, tmp_path / "data", redis_url)
+        ws_url = f"{'wss' if cert else 'ws'}://127.0.0.1:{port}/ws"
+        yield RunningServer(base_url, ws_url, process, tmp_path / "data", redis_url)
     finally:
         process.terminate()
         try:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 
@@ -43,14 +46,48 @@ STATUS = {
 }
 
 
+SIGNED_IN = (ErrorCode.UNAUTHORIZED, ErrorCode.TOKEN_EXPIRED)  # a route that reads `Authorization: Bearer`
+STORE = (ErrorCode.BUSY, ErrorCode.UNAVAILABLE)  # a route that reads or writes Redis
+BODY = (ErrorCode.BAD_JSON, ErrorCode.INVALID_MESSAGE)  # a route that takes a JSON body
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="a stable code (the same as the websocket's); the response's description lists them")
+    message: str = Field(description="what went wrong, in words meant for people")
+
+
+class ErrorBody(BaseModel):
+    """Every REST error's body."""
+
+    error: ErrorDetail
+
+
+def status_of(code: ErrorCode) -> int:
+    return STATUS.get(code, 400)
+
+
 def error_body(code: ErrorCode, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code.value, "message": message}}
+
+
+def errors(*codes: ErrorCode) -> dict[int | str, dict[str, Any]]:
+    """A route's `responses=`: the error codes it can answer, under their statuses, with the body they come in."""
+    by_status: dict[int, list[ErrorCode]] = {}
+    for code in dict.fromkeys(codes):
+        by_status.setdefault(status_of(code), []).append(code)
+    return {
+        status: {
+            "model": ErrorBody,
+            "description": f"{HTTPStatus(status).phrase}: " + ", ".join(f"`{code.value}`" for code in group),
+        }
+        for status, group in sorted(by_status.items())
+    }
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(DropinError)
     async def dropin_error(_: Request, exc: DropinError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message), status_code=STATUS.get(exc.code, 400))
+        return JSONResponse(error_body(exc.code, exc.message), status_code=status_of(exc.code))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,6 +8,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, StringConstraints
 
 from server.api.deps import Caller, RequestBody
+from server.api.errors import BODY, SIGNED_IN, errors
+from vocabulary.errors import ErrorCode
 
 router = APIRouter(prefix="/api", tags=["identity"])
 
@@ -29,7 +31,9 @@ class TokenOut(BaseModel):
     expires_at: str
 
 
-@router.post("/identity", status_code=201, response_model=TokenOut)
+@router.post(
+    "/identity", status_code=201, response_model=TokenOut, summary="Get an identity token", responses=errors(*BODY)
+)
 async def create_identity(body: IdentityRequest, request: Request) -> TokenOut:
     """Get a signed identity token for a display name. Keep it: it is who you are in rooms."""
     token, identity, expires = request.app.state.tokens.issue(body.name)
@@ -38,7 +42,9 @@ async def create_identity(body: IdentityRequest, request: Request) -> TokenOut:
     )
 
 
-@router.get("/me", response_model=IdentityOut)
+@router.get(
+    "/me", response_model=IdentityOut, summary="Who am I", responses=errors(*SIGNED_IN, ErrorCode.INVALID_MESSAGE)
+)
 async def me(caller: Caller) -> IdentityOut:
     """Who the bearer token says you are."""
     return IdentityOut(id=caller.id, name=caller.name)

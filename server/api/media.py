@@ -48,7 +48,7 @@ class MediaStats(BaseModel):
     )
 
 
-@router.get("", response_model=MediaStats)
+@router.get("", response_model=MediaStats, summary="This node's forwarding figures")
 async def media_stats(service: Service) -> MediaStats:
     """Packets this node received from speakers, forwarded, and delivered to listeners."""
     return MediaStats(**service.router.stats(), relay=RelayFigures(**asdict(service.cascade.relay.stats)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from server.api.errors import STORE, errors
 from server.cluster.registry import Registry
 from signaling.messages import timestamp
 
@@ -32,7 +33,7 @@ class NodeList(BaseModel):
     nodes: list[NodeOut]
 
 
-@router.get("", response_model=NodeList)
+@router.get("", response_model=NodeList, summary="List the cluster's nodes", responses=errors(*STORE))
 async def nodes(request: Request) -> NodeList:
     """Every node registered in this Dropin's Redis, by id."""
     registry: Registry = request.app.state.registry  # set by server/app.py

@@ -5,18 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field, StringConstraints
 
 from server import wire
 from server.api.deps import Caller, RequestBody, Service
+from server.api.docs import text_body
+from server.api.errors import BODY, SIGNED_IN, STORE, errors
 from server.domain.room import Role, Room, RoomSettings
 from server.roundup import Roundup
 from signaling.messages import MAX_SLOTS, Person, RoomInfo
+from vocabulary.errors import ErrorCode
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
 RoomIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+A_ROOM = (ErrorCode.INVALID_MESSAGE, ErrorCode.ROOM_NOT_FOUND, *STORE)  # what naming a room can answer
 
 
 class SettingsIn(RequestBody):
@@ -53,7 +57,9 @@ def room_out(room: Room) -> RoomOut:
     return RoomOut(**dict(wire.room_info(room)), counts=counts, listeners=room.listeners, on_stage=room.on_stage)
 
 
-@router.post("", status_code=201, response_model=RoomOut)
+@router.post(
+    "", status_code=201, response_model=RoomOut, summary="Open a room", responses=errors(*SIGNED_IN, *BODY, *STORE)
+)
 async def create_room(body: RoomCreate, caller: Caller, service: Service) -> RoomOut:
     """Open a live room; you are its host."""
     settings = RoomSettings(
@@ -64,19 +70,21 @@ async def create_room(body: RoomCreate, caller: Caller, service: Service) -> Roo
     return room_out(await service.store.create(caller, body.title, body.description, settings))
 
 
-@router.get("", response_model=RoomList)
+@router.get("", response_model=RoomList, summary="List live rooms", responses=errors(*STORE))
 async def live_rooms(service: Service) -> RoomList:
     """Rooms that are live now, newest first."""
     return RoomList(rooms=[room_out(room) for room in await service.store.live()])
 
 
-@router.get("/{room_id}", response_model=RoomOut)
+@router.get("/{room_id}", response_model=RoomOut, summary="Read a room", responses=errors(*A_ROOM))
 async def get_room(room_id: RoomIdPath, service: Service) -> RoomOut:
     """One room, live or ended, with how many members it has in each role."""
     return room_out(await service.store.get(room_id))
 
 
-@router.get("/{room_id}/audience", response_model=AudiencePage)
+@router.get(
+    "/{room_id}/audience", response_model=AudiencePage, summary="Page through the audience", responses=errors(*A_ROOM)
+)
 async def audience(
     room_id: RoomIdPath, service: Service, offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -91,13 +99,16 @@ class Notes(RequestBody):
     notes: Annotated[str, StringConstraints(max_length=20_000)]
 
 
-@router.get("/{room_id}/roundup", response_model=Roundup)
+@router.get("/{room_id}/roundup", response_model=Roundup, summary="Read the round-up", responses=errors(*A_ROOM))
 async def roundup(room_id: RoomIdPath, service: Service) -> Roundup:
     """The room's round-up: when, who listened, who spoke and for how long, hands, questions, notes."""
     return await service.roundup(room_id)
 
 
-@router.get("/{room_id}/roundup.md", response_class=PlainTextResponse)
+@router.get(
+    "/{room_id}/roundup.md", response_class=Response, summary="Download the round-up as Markdown",
+    responses={**text_body("text/markdown", "the round-up, as an attachment"), **errors(*A_ROOM)},
+)
 async def roundup_markdown(room_id: RoomIdPath, service: Service) -> PlainTextResponse:
     """The round-up as Markdown, to paste into a newsletter or a community post."""
     text = (await service.roundup(room_id)).to_markdown()
@@ -108,13 +119,19 @@ async def roundup_markdown(room_id: RoomIdPath, service: Service) -> PlainTextRe
     )
 
 
-@router.put("/{room_id}/notes", response_model=Notes)
+@router.put(
+    "/{room_id}/notes", response_model=Notes, summary="Write the host's notes",
+    responses=errors(*SIGNED_IN, *BODY, ErrorCode.ROOM_NOT_FOUND, ErrorCode.FORBIDDEN, *STORE),
+)
 async def set_notes(room_id: RoomIdPath, body: Notes, caller: Caller, service: Service) -> Notes:
     """The host's notes, shown in the round-up."""
     return Notes(notes=await service.store.set_notes(room_id, caller, body.notes))
 
 
-@router.post("/{room_id}/end", response_model=RoomOut)
+@router.post(
+    "/{room_id}/end", response_model=RoomOut, summary="End a room",
+    responses=errors(*SIGNED_IN, *A_ROOM, ErrorCode.ROOM_ENDED, ErrorCode.FORBIDDEN),
+)
 async def end_room(room_id: RoomIdPath, caller: Caller, service: Service) -> RoomOut:
     """End the room for everyone. Only its host may."""
     await service.end_room(room_id, caller)

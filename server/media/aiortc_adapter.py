@@ -176,6 +176,11 @@ class DirectRtpWriter:
         session: Session = dtls._tx_srtp
         return socket.fileno(), int(ffi.cast("uintptr_t", session._srtp[0])), session, pair.remote_addr[:2]
 
+    def relayed(self) -> bool:
+        """Whether the selected pair goes through a TURN relay (the member's or this node's)."""
+        pair = self._nominated.get(1)
+        return pair is not None and "relay" in (pair.local_candidate.type, pair.remote_candidate.type)
+
     def write_rtcp(self, packet: bytes) -> bool:
         """Send a compound RTCP `packet` (SRTCP); False if not connected."""
         dtls = self._dtls

@@ -162,6 +162,11 @@ class Peer:
         self._cname = next(cnames, "dropin").encode()
         return pc.localDescription.sdp
 
+    @property
+    def relayed(self) -> bool:
+        """Whether the connection goes through a TURN relay (for /metrics)."""
+        return self._writer is not None and self._writer.relayed()
+
     def _transport_changed(self, state: str) -> None:
         self._connected = state == "connected"
         if self._connected:  # sender reports count what this member could have received

@@ -74,6 +74,13 @@ class MediaRouter:
         """The rooms whose media is open on this node."""
         return dict(self._forwarders)
 
+    def peer_count(self) -> int:
+        return len(self._peers)
+
+    def relayed_peers(self) -> int:
+        """Peer connections whose selected ICE pair goes through a TURN relay."""
+        return sum(peer.relayed for peer in self._peers.values())
+
     def forwarder(self, room_id: str) -> Forwarder:
         forwarder = self._forwarders.get(room_id)
         if forwarder is None:

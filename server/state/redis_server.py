@@ -15,6 +15,8 @@ import redis
 
 from server.processes import die_with_parent
 
+SOCKET = "redis.sock"
+
 
 class RedisUnavailable(RuntimeError):
     """Redis could not be started or reached; the message is one line for the operator."""
@@ -48,7 +50,7 @@ class RedisServer:
     def __init__(self, directory: Path, executable: str | None = None) -> None:
         self.directory = Path(directory)
         self.executable = executable or find_redis_server()
-        self.socket_path = self.directory / "redis.sock"
+        self.socket_path = self.directory / SOCKET
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -116,11 +118,16 @@ class RedisServer:
         self.stop()
 
 
+def private_socket(data_dir: Path) -> Path:
+    """The socket of the private Redis that a node with `data_dir` and no REDIS_URL runs."""
+    return Path(data_dir) / "redis" / SOCKET
+
+
 @contextlib.contextmanager
 def redis_url_for(configured: str | None, data_dir: Path) -> Iterator[str]:
     """The URL of a reachable Redis: the configured one, else a private server for the block's duration."""
     if configured is None:
-        with RedisServer(Path(data_dir) / "redis") as server:
+        with RedisServer(private_socket(data_dir).parent) as server:
             yield server.url
         return
     try:

@@ -85,6 +85,7 @@ class RoomStore:
         self._join = _script(redis, "join.lua")
         self._leave = _script(redis, "leave.lua")
         self._end = _script(redis, "end_room.lua")
+        self._ban = _script(redis, "ban.lua")
         self._act = _script(redis, "act.lua")
         self._report_quality = _script(redis, "quality.lua")
 
@@ -177,16 +178,30 @@ class RoomStore:
 
     async def end(self, room_id: str, actor: Identity) -> int:
         """End the room as its host; returns the sequence number of `room_ended`."""
-        seq = int(await self._run(self._end, room_id, actor.id, time.time()))
-        await self.redis.delete(keys.quality(room_id))  # an ended room takes no more (quality.lua)
-        return seq
+        return await self._end_room(room_id, "host", actor.id)
 
     async def end_if_hostless(self, room_id: str) -> int | None:
         """End a room that has had no host for too long; None if it has found one meanwhile."""
-        seq = int(await self._run(self._end, room_id, "", time.time()))
+        return await self._end_room(room_id, "hostless") or None
+
+    async def end_as_operator(self, room_id: str) -> int:
+        """End the room for everyone on the operator's word (`dropin rooms end`), host or not."""
+        return await self._end_room(room_id, "operator")
+
+    async def _end_room(self, room_id: str, by: str, actor_id: str = "") -> int:
+        seq = int(await self._run(self._end, room_id, by, actor_id, time.time()))
         if seq:
-            await self.redis.delete(keys.quality(room_id))
-        return seq or None
+            await self.redis.delete(keys.quality(room_id))  # an ended room takes no more (quality.lua)
+        return seq
+
+    async def ban(self, room_id: str, identity_id: str, minutes: int | None = None) -> bool:
+        """The operator's ban (`dropin ban`): out of the room if in it, as a moderator's remove, and
+        kept out for `minutes` or the room's life; whether they were in the room."""
+        kind = "room" if minutes is None else "timed"
+        present, _ = await self._run(
+            self._ban, room_id, identity_id, kind, minutes or 0, time.time(), self.host_grace_s
+        )
+        return bool(present)
 
     # Members
 

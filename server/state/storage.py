@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar, cast
+from typing import Any, ParamSpec, TypeVar, cast
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
@@ -49,12 +50,30 @@ class WaitingPool(BlockingConnectionPool):
             raise
 
 
+class TimedRedis(Redis):
+    """A client that tells `observe` how long each command took (pipelines are not timed)."""
+
+    observe: Callable[[float], None] = staticmethod(lambda seconds: None)
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            # redis-py leaves Redis.execute_command unannotated.
+            execute = cast(Callable[..., Awaitable[Any]], super().execute_command)
+            return await execute(*args, **options)
+        finally:
+            self.observe(time.perf_counter() - started)
+
+
 def _retry() -> Retry:
     return Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), RETRIES)
 
 
-def request_client(url: str, connections: int, wait_s: float) -> Redis:
-    """The client for requests: at most `connections` at once, each waiting up to `wait_s` for one."""
+def request_client(
+    url: str, connections: int, wait_s: float, observe: Callable[[float], None] | None = None
+) -> Redis:
+    """The client for requests: at most `connections` at once, each waiting up to `wait_s` for one;
+    `observe` is told each command's time."""
     pool = WaitingPool.from_url(
         url,
         max_connections=connections,
@@ -63,7 +82,10 @@ def request_client(url: str, connections: int, wait_s: float) -> Redis:
         retry=_retry(),
         health_check_interval=10,
     )
-    return Redis(connection_pool=pool)
+    client = TimedRedis(connection_pool=pool)
+    if observe is not None:
+        client.observe = observe
+    return client
 
 
 def feed_client(url: str) -> Redis:

@@ -17,13 +17,6 @@ from support import Member, RunningServer, host_and_listener, serving
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A Redis of this test's own, which it stops and starts again."""
-    with RedisServer(tmp_path / "redis") as redis_server:
-        yield redis_server
-
-
-@pytest.fixture
 def node(own_redis: RedisServer, tmp_path: Path) -> Iterator[RunningServer]:
     with serving(own_redis.url, tmp_path, DROPIN_RECONNECT_GRACE_S="30") as running:
         yield running

@@ -50,3 +50,21 @@ def test_the_nodes_hand_out_credentials_for_the_compose_coturn() -> None:
         assert {url.split(":")[0] + "/" + url.split("=")[-1] for url in settings.turn_urls} == {
             "turn/udp", "turn/tcp", "turns/tcp"
         }
+
+
+def test_the_image_runs_unprivileged_and_checks_its_readiness() -> None:
+    lines = (ROOT / "docker/Dockerfile").read_text().splitlines()
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users and users[-1] not in ("root", "0"), "the image runs as a non-root user"
+    assert lines.index(f"USER {users[-1]}") < next(i for i, line in enumerate(lines) if line.startswith("CMD "))
+    healthcheck = "\n".join(lines[next(i for i, line in enumerate(lines) if line.startswith("HEALTHCHECK")):])
+    assert "/readyz" in healthcheck and "urllib.request" in healthcheck
+
+
+def test_the_compose_nodes_and_the_balancer_check_readiness() -> None:
+    services = yaml.safe_load((ROOT / "docker/compose.yml").read_text())["services"]
+    for name in [name for name, service in services.items() if "build" in service]:
+        test = services[name]["healthcheck"]["test"]
+        assert test[0] == "CMD" and any("/readyz" in part for part in test)
+        assert float(services[name]["environment"]["DROPIN_DRAIN_NOTICE_S"]) > 2, "longer than Caddy's poll"
+    assert "health_uri /readyz" in (ROOT / "docker/Caddyfile").read_text()

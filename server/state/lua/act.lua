@@ -113,17 +113,7 @@ elseif action == 'unmute_self' then
   end
 
 elseif action == 'remove' then
-  local until_ts = nil
-  if ARGV[7] == 'room' then
-    until_ts = 0
-  elseif ARGV[7] == 'timed' then
-    until_ts = now + 60 * tonumber(ARGV[8])
-  end
-  if until_ts then redis.call('HSET', K_BANS, target.id, until_ts) end
-  drop_member(target, now)
-  clear_hand_and_invite(target.id, 'left', 'left')
-  log({type = 'member_removed', id = target.id, role = target.role,
-       banned_until = until_ts ~= 0 and until_ts or nil, banned_for_room = until_ts == 0})
+  remove_member(target, ban_until(ARGV[7], ARGV[8], now), now)
 
 elseif action == 'ask' then
   local id = 'q' .. redis.call('HINCRBY', K_ROOM, 'questions_asked', 1)

@@ -10,7 +10,5 @@ local now = tonumber(ARGV[2])
 drop_member(m, now)
 clear_hand_and_invite(m.id, 'left', 'left')
 log({type = 'member_left', id = m.id, role = m.role})
-if m.role == 'host' and redis.call('HGET', K_ROOM, 'status') == 'live' and not hand_on_host(now) then
-  schedule(now + tonumber(ARGV[3]), 'end_if_hostless', room_id())
-end
+if m.role == 'host' then host_gone(now, tonumber(ARGV[3])) end
 return m.role

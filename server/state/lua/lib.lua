@@ -131,6 +131,31 @@ local function hand_on_host(now)
   return true
 end
 
+-- A departed host hands on to the longest-serving moderator; without one the room ends after
+-- `grace_s` unless a host comes back (a timer's `end_if_hostless`).
+local function host_gone(now, grace_s)
+  if redis.call('HGET', K_ROOM, 'status') == 'live' and not hand_on_host(now) then
+    schedule(now + grace_s, 'end_if_hostless', room_id())
+  end
+end
+
+-- When a ban of `kind` ('none', 'timed' or 'room') given `now` ends: nil (no ban), a unix time,
+-- or 0 for the room's lifetime.
+local function ban_until(kind, minutes, now)
+  if kind == 'room' then return 0 end
+  if kind == 'timed' then return now + 60 * tonumber(minutes) end
+  return nil
+end
+
+-- Take a member out of the room, banned until `until_ts` (nil: not banned), and log it.
+local function remove_member(m, until_ts, now)
+  if until_ts then redis.call('HSET', K_BANS, m.id, until_ts) end
+  drop_member(m, now)
+  clear_hand_and_invite(m.id, 'left', 'left')
+  log({type = 'member_removed', id = m.id, role = m.role,
+       banned_until = until_ts ~= 0 and until_ts or nil, banned_for_room = until_ts == 0})
+end
+
 local function seq_now()
   return tonumber(redis.call('HGET', K_ROOM, 'seq'))
 end
