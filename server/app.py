@@ -19,6 +19,7 @@ from fastapi import FastAPI, WebSocket
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from server import logs
 from server.api import clubs, docs, errors, events, health, identity, invites, media, metrics, nodes, rooms
 from server.cluster.cascade import Cascade
 from server.cluster.registry import Registry
@@ -77,7 +78,9 @@ WORKER_SETTINGS = "DROPIN_WORKER_SETTINGS"  # how `dropin serve --workers N` han
 def worker_app() -> FastAPI:
     """One worker of `dropin serve --workers N` (uvicorn calls this in each worker process)."""
     die_with_parent()  # should the supervisor be killed, its workers drain and go too
-    return create_app(Settings.model_validate_json(os.environ[WORKER_SETTINGS]))
+    settings = Settings.model_validate_json(os.environ[WORKER_SETTINGS])
+    logs.setup(settings.log_format, settings.log_level, settings.secrets)
+    return create_app(settings)
 
 
 def exit_on_second_sigterm(on_first: Callable[[], None] = lambda: None, notice_s: float = 0) -> None:
@@ -173,6 +176,7 @@ def create_app(settings: Settings) -> FastAPI:
                 await feeds.aclose()
 
     app = FastAPI(title="Dropin", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(logs.RequestIds)
     errors.install(app)
     docs.install(app)  # /docs and /redoc, their assets served here (no CDN)
     app.include_router(identity.router)

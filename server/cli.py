@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 import ssl
@@ -15,7 +14,7 @@ from typing import Any
 import uvicorn
 from pydantic import ValidationError
 
-from server import operator
+from server import logs, operator
 from server.config import Settings
 from server.identity import load_or_create_secret
 from server.media.aiortc_adapter import AiortcInternalsMoved
@@ -93,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["critical", "error", "warning", "info", "debug"],
         help="log verbosity (default info; env DROPIN_LOG_LEVEL)",
     )
+    serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="text lines, or one JSON object a line with the room, member and request each is about "
+        "(default text; env DROPIN_LOG_FORMAT)",
+    )
     operator.add_commands(commands)
     return parser
 
@@ -126,7 +131,7 @@ def serve(settings: Settings) -> None:
 
     if settings.tls_cert and settings.tls_key:
         check_tls(settings.tls_cert, settings.tls_key)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(settings.log_format, settings.log_level, settings.secrets)
     # uvicorn re-raises SIGTERM after its graceful shutdown; exit normally instead so the private
     # Redis below is stopped cleanly.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -137,11 +142,13 @@ def serve(settings: Settings) -> None:
         )
         workers = f", {settings.workers} workers" if settings.workers > 1 else ""
         scheme = "https" if settings.tls_cert else "http"
-        print(f"Dropin is running on {scheme}://{settings.host}:{settings.port}{workers}  (Redis: {url})", flush=True)
+        banner = f"Dropin is running on {scheme}://{settings.host}:{settings.port}{workers}  (Redis: {url})"
+        print(logs.line(settings.log_format, banner, settings.secrets), flush=True)
         options: dict[str, Any] = {
             "host": settings.host,
             "port": settings.port,
             "log_level": settings.log_level,
+            "log_config": None,  # uvicorn's lines go through logs.setup's formatter, like ours
             "ws_max_size": max(1 << 20, 4 * settings.max_message_bytes),
             # Messages are small JSON, many of them broadcast to a whole room: compressing each
             # one per connection costs more CPU than the bytes it saves.

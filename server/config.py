@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import fields
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     turn_ttl_s: int = Field(default=12 * 3600, ge=60, le=7 * 24 * 3600)
     """How long a member's TURN credentials last: a peer connection can't refresh its relay after."""
     log_level: str = "info"
+    log_format: Literal["text", "json"] = "text"
+    """`json`: one JSON object a line, with the room, member and request it is about."""
     tls_cert: Path | None = None
     """A PEM certificate (chain): with `tls_key`, the node serves HTTPS and WSS itself."""
     tls_key: Path | None = None
@@ -98,6 +100,11 @@ class Settings(BaseSettings):
     invite_ttl_s: int = Field(default=RoomSettings.invite_ttl_s, ge=5, le=3600)
     early_open_s: int = Field(default=600, ge=0, le=86_400)
     """How long before a scheduled room's start its host and co-hosts may open it."""
+
+    @property
+    def secrets(self) -> list[str]:
+        """What no log line may show."""
+        return [secret for secret in (self.turn_secret, self.secret) if secret]
 
     @property
     def limits(self) -> Limits:

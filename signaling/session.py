@@ -14,6 +14,7 @@ from typing import Protocol, assert_never
 
 from pydantic import ValidationError
 
+from signaling import log_context
 from signaling import messages as m
 from signaling.frames import decode_frame
 from signaling.ratelimit import TokenBucket
@@ -132,6 +133,12 @@ class Session:
     def error(self, re: str | None, code: ErrorCode, message: str) -> None:
         self.send(m.Error(re=re, code=code.value, message=message))
 
+    def _refuse(self, re: str | None, code: ErrorCode, message: str) -> None:
+        """Answer a request of this client's with an error, and log the refusal (its code only:
+        the message may repeat what the client sent)."""
+        log.info("refused: %s", code.value)
+        self.error(re, code, message)
+
     async def run(self) -> None:
         """Serve the connection until the client or the server closes it."""
         writer = asyncio.create_task(self._write())
@@ -172,9 +179,14 @@ class Session:
     # Inbound
 
     async def handle(self, raw: str | bytes) -> None:
-        """Validate and act on one message; anything wrong is answered with an error."""
+        """Validate and act on one message; anything wrong is answered with an error. Log lines
+        written meanwhile carry the room, member and request (see signaling.log_context)."""
+        with log_context.bound(room_id=self.room_id, member_id=self.member_id, request_id=None):
+            await self._handle(raw)
+
+    async def _handle(self, raw: str | bytes) -> None:
         if len(raw) > self.limits.max_message_bytes:
-            self.error(
+            self._refuse(
                 None, ErrorCode.MESSAGE_TOO_LARGE, f"messages are limited to {self.limits.max_message_bytes} bytes"
             )
             return
@@ -182,41 +194,46 @@ class Session:
             now = time.monotonic()
             if now - self._limited_reported_at >= RATE_LIMIT_REPORT_S:
                 self._limited_reported_at = now
-                self.error(None, ErrorCode.RATE_LIMITED, "too many messages; slow down")
+                self._refuse(None, ErrorCode.RATE_LIMITED, "too many messages; slow down")
             return
         try:
             data = decode_frame(raw)
         except DropinError as exc:
-            self.error(None, exc.code, exc.message)
+            self._refuse(None, exc.code, exc.message)
             return
         if not isinstance(data, dict):
-            self.error(None, ErrorCode.INVALID_MESSAGE, "a message is a JSON object")
+            self._refuse(None, ErrorCode.INVALID_MESSAGE, "a message is a JSON object")
             return
         request_id = data.get("id") if isinstance(data.get("id"), str) and 1 <= len(data["id"]) <= 64 else None
         kind = data.get("type")
+        known = kind if isinstance(kind, str) and kind in m.REQUEST_TYPES else "?"  # not what a client made up
+        log_context.request.set(f"{known}:{request_id or '-'}")
         if not isinstance(kind, str) or kind not in m.REQUEST_TYPES:
-            self.error(request_id, ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind!r}")
+            self._refuse(request_id, ErrorCode.UNKNOWN_TYPE, f"unknown message type {kind!r}")
             return
         sdp = data.get("sdp")
         if kind == "offer" and isinstance(sdp, str) and len(sdp) > self.limits.max_sdp_bytes:
-            self.error(request_id, ErrorCode.SDP_TOO_LARGE, f"SDP is limited to {self.limits.max_sdp_bytes} bytes")
+            self._refuse(request_id, ErrorCode.SDP_TOO_LARGE, f"SDP is limited to {self.limits.max_sdp_bytes} bytes")
             return
         try:
             request = m.request_adapter.validate_python(data)
         except ValidationError as exc:
-            self.error(request_id, ErrorCode.INVALID_MESSAGE, _describe(exc))
+            self._refuse(request_id, ErrorCode.INVALID_MESSAGE, _describe(exc))
             return
         try:
             reply = await self._dispatch(request)
         except DropinError as exc:
-            self.error(request.id, exc.code, exc.message)
+            self._refuse(request.id, exc.code, exc.message)
             return
         except Exception:
             log.exception("handling %s from %s", kind, self.member_id)
-            self.error(request.id, ErrorCode.INTERNAL, "something went wrong on the server")
+            self._refuse(request.id, ErrorCode.INTERNAL, "something went wrong on the server")
             return
         self.send(reply)
         if kind == "join":
+            log_context.room.set(self.room_id)
+            log_context.member.set(self.member_id)
+            log.info("joined")
             held, self._held = self._held or [], None
             for event in held:
                 self.deliver(event)
@@ -255,6 +272,7 @@ class Session:
                 f"protocol version {request.v} is not supported; this server speaks {m.PROTOCOL_VERSION}",
             )
         self._held = []
+        log_context.room.set(request.room)
         try:
             welcome = await self.gateway.join(self, request.room, request.token, request.last_seq)
         except BaseException:

@@ -161,10 +161,12 @@ class RunningServer:
 
 
 @contextlib.contextmanager
-def serving(redis_url: str, tmp_path: Path, port: int | None = None, **env: str) -> Iterator[RunningServer]:
+def serving(
+    redis_url: str, tmp_path: Path, port: int | None = None, log_level: str = "warning", **env: str
+) -> Iterator[RunningServer]:
     """`dropin serve` against `redis_url`, with short grace periods for tests and `env` on top;
-    on `port` (a node coming back where it was), or a free one. With DROPIN_TLS_CERT in `env`,
-    over HTTPS and WSS (the certificate is checked as the server's own)."""
+    on `port` (a node coming back where it was), or a free one; logging at `log_level`. With
+    DROPIN_TLS_CERT in `env`, over HTTPS and WSS (the certificate is checked as the server's own)."""
     port = port or free_port()
     tmp_path.mkdir(parents=True, exist_ok=True)
     log_path = tmp_path / "server.log"
@@ -180,7 +182,7 @@ def serving(redis_url: str, tmp_path: Path, port: int | None = None, **env: str)
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--data-dir", str(tmp_path / "data"), "--log-level", "warning"],
+             "--data-dir", str(tmp_path / "data"), "--log-level", log_level],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     cert = env.get("DROPIN_TLS_CERT")
