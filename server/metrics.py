@@ -17,14 +17,14 @@ import itertools
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import astuple, dataclass
+from dataclasses import fields
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from server.domain.room import Role
-from server.media.forwarder import Forwarder
+from server.media.forwarder import Forwarder, ForwarderStats
 from server.media.router import MediaRouter
 from server.seats import Seats
 
@@ -38,28 +38,12 @@ LAG = (0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 JOIN = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-@dataclass(slots=True)
-class PacketTotals:
-    """The ForwarderStats counters, as totals this node has seen (kept across rooms closing)."""
+COUNTERS = tuple(f.name for f in fields(ForwarderStats) if isinstance(f.default, int))
+"""The Forwarder's packet counters (received, delivered, dropped_*, ...)."""
 
-    received: int = 0
-    forwarded: int = 0
-    delivered: int = 0
-    relayed_up: int = 0
-    dropped_not_speaker: int = 0
-    dropped_no_slot: int = 0
-    dropped_malformed_red: int = 0
-    red_passed: int = 0
-    red_unwrapped: int = 0
 
-    @classmethod
-    def of(cls, forwarder: Forwarder) -> PacketTotals:
-        stats = forwarder.stats
-        return cls(*(getattr(stats, name) for name in cls.__slots__))
-
-    def add(self, now: PacketTotals, before: PacketTotals) -> None:
-        for name, after, earlier in zip(self.__slots__, astuple(now), astuple(before)):
-            setattr(self, name, getattr(self, name) + max(0, after - earlier))
+def counts(stats: ForwarderStats) -> dict[str, int]:
+    return {name: getattr(stats, name) for name in COUNTERS}
 
 
 class Metrics:
@@ -69,8 +53,8 @@ class Metrics:
         self.registry = CollectorRegistry()
         self.router = router
         self.seats = seats
-        self.totals = PacketTotals()
-        self._seen: dict[str, tuple[Forwarder, PacketTotals]] = {}
+        self.totals = ForwarderStats()  # the counters summed over this node's rooms, kept as rooms close
+        self._seen: dict[str, tuple[Forwarder, dict[str, int]]] = {}
         self._task: asyncio.Task[None] | None = None
         r = self.registry
         self.websockets = Gauge("dropin_websocket_connections", "Open signalling websockets", registry=r)
@@ -104,11 +88,12 @@ class Metrics:
             del self._seen[room_id]
         for room_id, forwarder in rooms.items():
             seen = self._seen.get(room_id)
-            before = seen[1] if seen is not None and seen[0] is forwarder else PacketTotals()
-            now = PacketTotals.of(forwarder)
-            self.totals.add(now, before)
+            before = seen[1] if seen is not None and seen[0] is forwarder else dict.fromkeys(COUNTERS, 0)
+            now = counts(forwarder.stats)
+            for name in COUNTERS:
+                setattr(self.totals, name, getattr(self.totals, name) + max(0, now[name] - before[name]))
             samples = forwarder.stats.forward_ns
-            fresh = min(len(samples), max(0, now.forwarded - before.forwarded))
+            fresh = min(len(samples), max(0, now["forwarded"] - before["forwarded"]))
             for ns in itertools.islice(reversed(samples), fresh):
                 self.forward_seconds.observe(ns / 1e9)
             self._seen[room_id] = (forwarder, now)
