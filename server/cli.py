@@ -15,7 +15,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from server import logs, operator
-from server.config import Settings
+from server.config import Settings, invalid_setting
 from server.identity import load_or_create_secret
 from server.media.aiortc_adapter import AiortcInternalsMoved
 from server.state.redis_server import RedisUnavailable, redis_url_for
@@ -179,9 +179,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"dropin: {exc}", file=sys.stderr)
         sys.exit(2)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = f"{error['loc'][0]}: " if error["loc"] else ""
-        print(f"dropin: invalid setting: {where}{error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        print(invalid_setting(exc), file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         pass

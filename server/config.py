@@ -8,7 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from server.domain.room import RoomSettings
@@ -158,3 +158,10 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: str) -> str:
         return value.lower()
+
+
+def invalid_setting(exc: ValidationError) -> str:
+    """One line for the first thing wrong with the settings, as the commands print it."""
+    error = exc.errors()[0]
+    where = f"{error['loc'][0]}: " if error["loc"] else ""
+    return f"dropin: invalid setting: {where}{error['msg'].removeprefix('Value error, ')}"

@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from server.api.identity import DisplayName
-from server.config import Settings
+from server.config import Settings, invalid_setting
 from server.domain.room import Role, Room
 from server.identity import TokenIssuer, load_or_create_secret
 from server.state.redis_server import private_socket
@@ -82,8 +82,7 @@ def run(args: argparse.Namespace) -> int:
     except (Refused, DropinError) as exc:
         print(f"dropin: {exc}", file=sys.stderr)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        print(f"dropin: invalid setting: {error['loc'][0]}: {error['msg']}", file=sys.stderr)
+        print(invalid_setting(exc), file=sys.stderr)
     return 2
 
 
