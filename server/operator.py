@@ -44,7 +44,8 @@ def add_commands(commands: Any) -> None:
     common.add_argument("--redis-url", help="the nodes' Redis (env REDIS_URL); else the data directory's own")
     rooms = commands.add_parser(
         "rooms", parents=[common], help="list the live rooms, or end one",
-        description="List the live rooms, or end one for everyone as its host would.",
+        description="List the live rooms, or end one for everyone as its host would. "
+        "An id that starts with '-' goes after `--`: dropin rooms end -- -AbC",
     )
     rooms.add_argument("action", nargs="?", choices=["list", "end"], default="list")
     rooms.add_argument("room_id", nargs="?", metavar="ROOM_ID", help="the room to end")

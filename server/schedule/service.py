@@ -5,13 +5,13 @@ clock, and opens an occurrence's live room in the RoomStore."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from server import wire
 from server.config import Settings
+from server.domain.ids import new_id
 from server.domain.recurrence import Schedule
 from server.domain.room import Identity, RoomSettings
 from server.domain.series import Series
@@ -165,7 +165,7 @@ class ScheduleService:
         if visibility == "club" and club is None:
             raise DropinError(ErrorCode.INVALID_MESSAGE, "a club-only series needs a club_id")
         series = Series(
-            id=secrets.token_urlsafe(8), club_id=club_id, title=title, agenda=agenda or DEFAULT_AGENDA,
+            id=new_id(), club_id=club_id, title=title, agenda=agenda or DEFAULT_AGENDA,
             schedule=schedule, host=host, cohosts=await self._cohosts(club_id, host, cohosts),
             visibility=visibility, created_at=time.time(),
         )

@@ -7,7 +7,6 @@ club; a private one is joined through an invite link (server/state/invites.py).
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import dataclass
 from typing import cast
@@ -15,6 +14,7 @@ from typing import cast
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from server.domain.ids import new_id
 from server.domain.room import Identity
 from server.state import keys
 from vocabulary.errors import DropinError, ErrorCode
@@ -52,7 +52,7 @@ class ClubStore:
 
     async def create(self, creator: Identity, name: str, description: str, visibility: str) -> Club:
         """A new club; its creator is its first host and member."""
-        club_id = secrets.token_urlsafe(8)
+        club_id = new_id()
         now = time.time()
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.club(club_id), mapping={

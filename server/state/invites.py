@@ -15,6 +15,7 @@ from typing import cast
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from server.domain.ids import new_id
 from server.domain.room import Identity
 from server.state import keys
 from vocabulary.errors import DropinError, ErrorCode
@@ -97,7 +98,7 @@ class InviteStore:
     async def create(
         self, event_id: str, club_id: str | None, created_by: str, expires_at: float, max_uses: int, follow_club: bool
     ) -> InviteLink:
-        invite_id, token, now = secrets.token_urlsafe(8), secrets.token_urlsafe(24), time.time()
+        invite_id, token, now = new_id(), secrets.token_urlsafe(24), time.time()
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.invite_link(invite_id), mapping={
                 "id": invite_id, "token": token, "event_id": event_id, "club_id": club_id or "",

@@ -11,7 +11,6 @@ if either role changed in between, and the action is decided again on fresh stat
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -24,6 +23,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from server.domain.events import Quality, RoomEvent
+from server.domain.ids import new_id
 from server.domain.room import (
     Attendance,
     Hand,
@@ -125,7 +125,7 @@ class RoomStore:
         """Open a live room. A scheduled room names its club, event and occurrence; its co-hosts
         join as moderators, and others may join from `opens_at` if `visibility` lets them."""
         settings = settings or RoomSettings()
-        room_id = secrets.token_urlsafe(8)
+        room_id = new_id()
         self._access[room_id] = Access(club_id or "", event_id or "", visibility)
         await self._run(
             self._create, room_id, room_id, title, description, host.id, host.name, time.time(),

@@ -24,7 +24,8 @@ def dropin(server, monkeypatch, capsys):
     monkeypatch.setenv("DROPIN_HOST_GRACE_S", "2")  # as the server's (support.serving)
 
     async def run(*args: str, data_dir: Path = server.data_dir) -> tuple[int, str, str]:
-        status = await asyncio.to_thread(operator.main, [*args, "--data-dir", str(data_dir)])
+        command, *rest = args
+        status = await asyncio.to_thread(operator.main, [command, "--data-dir", str(data_dir), *rest])
         out, err = capsys.readouterr()
         return status, out, err
 
@@ -109,6 +110,8 @@ async def test_errors_are_one_line_and_exit_2(server, dropin, monkeypatch, tmp_p
     for args, message in [
         (("rooms", "end", "nope"), "no room nope"),
         (("ban", "nope", "someone"), "no room nope"),
+        (("rooms", "end", "--", "-older"), "no room -older"),  # an id from before ids stopped starting with '-'
+        (("ban", "--", "-older", "someone"), "no room -older"),
         (("rooms", "end"), "`dropin rooms end` needs a ROOM_ID"),
         (("token", "  "), "invalid NAME: String should have at least 1 character"),
     ]:
