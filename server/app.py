@@ -184,6 +184,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(media.router)
     app.include_router(nodes.router)
     app.include_router(health.router)
+    app.state.metrics_token = settings.metrics_token
     app.include_router(metrics.router)
     for scheduling in (clubs, events, invites):
         app.include_router(scheduling.router)

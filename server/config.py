@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     drains: time for a load balancer that polls /readyz to stop sending it pages."""
 
     secret: str | None = None
+    metrics_token: str | None = None
+    """When set, GET /metrics needs `Authorization: Bearer <metrics_token>`."""
     token_ttl_s: int = 7 * 24 * 3600
 
     relay_port: int = Field(default=0, ge=0, le=65535)
@@ -104,7 +106,7 @@ class Settings(BaseSettings):
     @property
     def secrets(self) -> list[str]:
         """What no log line may show."""
-        return [secret for secret in (self.turn_secret, self.secret) if secret]
+        return [secret for secret in (self.turn_secret, self.secret, self.metrics_token) if secret]
 
     @property
     def limits(self) -> Limits:

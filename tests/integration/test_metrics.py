@@ -12,9 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from support import host_and_listener, serving, wait_until
 
 
-def scrape(base_url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def scrape(base_url: str, token: str | None = None) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample of a scrape: (name, sorted labels) -> value."""
-    response = httpx.get(f"{base_url}/metrics")
+    response = httpx.get(f"{base_url}/metrics", headers={"Authorization": f"Bearer {token}"} if token else {})
     response.raise_for_status()
     assert response.headers["content-type"].startswith("text/plain")
     return {
@@ -91,3 +91,12 @@ async def test_a_listener_on_turn_counts_as_relayed(redis_server, tmp_path) -> N
             assert figures[("dropin_relayed_peers", ())] == 1
         finally:
             await asyncio.gather(host.close(), listener.close(), return_exceptions=True)
+
+
+async def test_a_metrics_token_keeps_strangers_out(redis_server, tmp_path) -> None:
+    with serving(redis_server.url, tmp_path / "node", DROPIN_METRICS_TOKEN="s3cret-scrape") as server:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret-scrape"}):
+            refused = httpx.get(f"{server.base_url}/metrics", headers=headers)
+            assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+            assert "dropin_" not in refused.text
+        assert scrape(server.base_url, token="s3cret-scrape")[("dropin_rooms", ())] == 0
