@@ -20,7 +20,20 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from server import logs
-from server.api import clubs, docs, errors, events, health, identity, invites, media, metrics, nodes, rooms
+from server.api import (
+    clubs,
+    docs,
+    errors,
+    events,
+    health,
+    identity,
+    invites,
+    media,
+    metrics,
+    nodes,
+    rooms,
+    webhooks,
+)
 from server.cluster.cascade import Cascade
 from server.cluster.registry import Registry
 from server.config import Settings
@@ -37,6 +50,7 @@ from server.state.redis_server import redis_url_for
 from server.state.rooms import RoomStore
 from server.state.storage import feed_client, request_client
 from server.state.timers import Timers
+from server.webhooks import ClubWebhooks, Delivery, Dispatcher
 from signaling.session import Session
 
 log = logging.getLogger(__name__)
@@ -154,7 +168,16 @@ def create_app(settings: Settings) -> FastAPI:
                 store, feeds, app.state.tokens, settings, router, timers, registry, seats, cascade, ice
             )
             app.state.service.joined_in = node_metrics.join_seconds.observe
-            app.state.schedule = ScheduleService(store, settings)
+            schedule = app.state.schedule = ScheduleService(store, settings)
+            webhooks = app.state.webhooks = ClubWebhooks(schedule.clubs, schedule.webhooks, settings)
+            await webhooks.store.set_operator_endpoints(
+                settings.webhook_urls, settings.webhook_secret or "", settings.webhook_queue_max
+            )
+            dispatcher = Dispatcher(webhooks.store, Delivery(
+                registry.node_id, settings.webhook_attempts, settings.webhook_timeout_s, settings.audience_batch_s,
+                settings.webhook_private_ok,
+            ))
+            node_metrics.registry.register(dispatcher)
             router.start()
             node_metrics.start()
             app.state.service.start()
@@ -162,12 +185,14 @@ def create_app(settings: Settings) -> FastAPI:
             relay_host, relay_port = await cascade.start(settings.host, settings.relay_port)
             registry.relay_address = f"{advertised(relay_host)}:{relay_port}"
             registry.start()
+            dispatcher.start()
             app.state.redis, app.state.draining = redis, False  # for /readyz; draining from the first SIGTERM
             exit_on_second_sigterm(lambda: setattr(app.state, "draining", True), settings.drain_notice_s)
             try:
                 yield
             finally:
                 await node_metrics.stop()
+                await dispatcher.stop()
                 await timers.stop()
                 await registry.stop(members_let_go=await app.state.service.stop())
                 await cascade.stop()
@@ -186,7 +211,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.state.metrics_token = settings.metrics_token
     app.include_router(metrics.router)
-    for scheduling in (clubs, events, invites):
+    for scheduling in (clubs, events, invites, webhooks):
         app.include_router(scheduling.router)
 
     @app.websocket("/ws")

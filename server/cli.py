@@ -82,6 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long a member's TURN credentials last (default 43200; env DROPIN_TURN_TTL_S)",
     )
     serve.add_argument(
+        "--webhook-url",
+        action="append",
+        dest="webhook_urls",
+        metavar="URL",
+        help="an endpoint that gets every room's and club's events as signed POSTs, repeatable "
+        "(env DROPIN_WEBHOOK_URLS, comma-separated); needs --webhook-secret",
+    )
+    serve.add_argument(
+        "--webhook-secret",
+        help="signs the webhooks: whsec_ and base64, e.g. whsec_$(openssl rand -base64 32) (env DROPIN_WEBHOOK_SECRET)",
+    )
+    serve.add_argument(
         "--tls-cert",
         metavar="FILE",
         help="PEM certificate (chain) to serve HTTPS and WSS with; needs --tls-key (env DROPIN_TLS_CERT)",

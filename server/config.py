@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from dataclasses import fields
@@ -76,6 +77,19 @@ class Settings(BaseSettings):
     """After a SIGTERM, how long the node serves on, /readyz answering 503 `draining`, before it
     drains: time for a load balancer that polls /readyz to stop sending it pages."""
 
+    webhook_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """The operator's webhook endpoints: every event of every room and club is POSTed to each."""
+    webhook_secret: str | None = None
+    """Signs the operator's webhooks (`whsec_` and base64, as Standard Webhooks have it)."""
+    webhook_queue_max: int = Field(default=10_000, ge=1)
+    """Events kept waiting per endpoint; past that, new ones are dropped and counted."""
+    webhook_attempts: int = Field(default=12, ge=1, le=100)
+    """POSTs of one event before it is given up (1, 2, 4, ... 300 s apart: about 25 minutes for 12)."""
+    webhook_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    webhook_private_ok: bool = False
+    """Whether club hosts' endpoints may be on private, loopback or link-local addresses (the
+    operator's always may): off, a club host can't make the nodes POST into their own network."""
+
     secret: str | None = None
     metrics_token: str | None = None
     """When set, GET /metrics needs `Authorization: Bearer <metrics_token>`."""
@@ -106,7 +120,7 @@ class Settings(BaseSettings):
     @property
     def secrets(self) -> list[str]:
         """What no log line may show."""
-        return [secret for secret in (self.turn_secret, self.secret, self.metrics_token) if secret]
+        return [secret for secret in (self.turn_secret, self.secret, self.metrics_token, self.webhook_secret) if secret]
 
     @property
     def limits(self) -> Limits:
@@ -126,9 +140,10 @@ class Settings(BaseSettings):
             return json.loads(value)
         return [{"urls": [url.strip()]} for url in value.split(",") if url.strip()]
 
-    @field_validator("turn_urls", mode="before")
+    @field_validator("turn_urls", "webhook_urls", mode="before")
     @classmethod
-    def _split_turn_urls(cls, value: Any) -> Any:
+    def _split_urls(cls, value: Any) -> Any:
+        """The environment's comma-separated URLs."""
         return [url.strip() for url in value.split(",") if url.strip()] if isinstance(value, str) else value
 
     @field_validator("turn_urls")
@@ -143,6 +158,23 @@ class Settings(BaseSettings):
     def _turn_needs_its_secret(self) -> Settings:
         if bool(self.turn_urls) != bool(self.turn_secret):
             raise ValueError("TURN needs both --turn-url and --turn-secret (DROPIN_TURN_URLS, DROPIN_TURN_SECRET)")
+        return self
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _http_only(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url}: a webhook URL starts with http:// or https://")
+        return urls
+
+    @model_validator(mode="after")
+    def _webhooks_need_their_secret(self) -> Settings:
+        if self.webhook_urls and not self.webhook_secret:
+            raise ValueError("webhooks need --webhook-secret (DROPIN_WEBHOOK_SECRET): "
+                             "whsec_ and 32 random bytes in base64, e.g. whsec_$(openssl rand -base64 32)")
+        if self.webhook_secret and not _is_whsec(self.webhook_secret):
+            raise ValueError("the webhook secret is whsec_ and base64, e.g. whsec_$(openssl rand -base64 32)")
         return self
 
     @model_validator(mode="after")
@@ -160,6 +192,13 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: str) -> str:
         return value.lower()
+
+
+def _is_whsec(secret: str) -> bool:
+    try:
+        return secret.startswith("whsec_") and len(base64.b64decode(secret.removeprefix("whsec_"), validate=True)) >= 16
+    except ValueError:
+        return False
 
 
 def invalid_setting(exc: ValidationError) -> str:

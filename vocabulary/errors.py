@@ -55,6 +55,8 @@ class ErrorCode(StrEnum):
     INVITE_EXPIRED = "invite_expired"
     INVITE_REVOKED = "invite_revoked"
     INVITE_USED_UP = "invite_used_up"
+    WEBHOOK_NOT_FOUND = "webhook_not_found"
+    TOO_MANY_WEBHOOKS = "too_many_webhooks"
 
 
 class DropinError(Exception):

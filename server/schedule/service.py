@@ -40,6 +40,7 @@ from server.state.clubs import Club, ClubStore, Membership
 from server.state.events import Annotation, EventStore
 from server.state.invites import InviteLink, InviteStore
 from server.state.rooms import RoomStore
+from server.state.webhooks import WebhookStore
 from signaling.messages import timestamp
 from vocabulary.errors import DropinError, ErrorCode
 
@@ -68,6 +69,7 @@ class ScheduleService:
         self.clubs = ClubStore(rooms.redis)
         self.events = EventStore(rooms.redis)
         self.links = InviteStore(rooms.redis)
+        self.webhooks = WebhookStore(rooms.redis)
 
     # Clubs
 
@@ -223,6 +225,11 @@ class ScheduleService:
         if time.time() >= series.schedule.end_of(start).timestamp():
             raise DropinError(ErrorCode.OCCURRENCE_OVER, "this occurrence is over")
         await self.events.rsvp(series.id, day.isoformat(), caller, interested)
+        await self.webhooks.enqueue("occurrence.rsvp", series.club_id, {
+            "event": {"id": series.id, "title": series.title, "club_id": series.club_id,
+                      "occurrence": day.isoformat(), "starts_at": start.timestamp()},
+            "data": {"member": {"id": caller.id, "name": caller.name}, "interested": interested},
+        })
         return (await self._occurrences([(series, start)], caller.id))[0]
 
     async def rsvp_list(self, event_id: str, day: date, caller: Identity) -> RsvpList:

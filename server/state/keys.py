@@ -201,3 +201,41 @@ def node(node_id: str) -> str:
 def node_seats(node_id: str) -> str:
     """Set: `room|member|conn` for each member seated on the node, so a dead node's can leave."""
     return f"{PREFIX}:node:{node_id}:seats"
+
+
+# Signed webhooks (server/webhooks.py)
+
+WEBHOOKS = f"{PREFIX}:webhooks"
+"""Set: ids of every webhook endpoint, the operator's and the clubs'."""
+
+WEBHOOKS_OPERATOR = f"{PREFIX}:webhooks:operator"
+"""Set: ids of the operator's endpoints (DROPIN_WEBHOOK_URLS), which get every event."""
+
+WEBHOOK_PREFIX = f"{PREFIX}:webhook:"
+"""What webhook(endpoint_id) and the keys after it start with (server/state/lua/webhook.lua too)."""
+
+
+def club_webhooks(club_id: str) -> str:
+    """Set: ids of a club's endpoints, which get its rooms' and events' events."""
+    return f"{PREFIX}:club:{club_id}:webhooks"
+
+
+def webhook(endpoint_id: str) -> str:
+    """Hash: id, url, secret, club_id ('' for the operator's), created_at, created_by, queue_max, and
+    the delivery state: delivered, failed, dropped, attempts, next_at, batch_end, last_error, last_at."""
+    return f"{WEBHOOK_PREFIX}{endpoint_id}"
+
+
+def webhook_queue(endpoint_id: str) -> str:
+    """Stream: events waiting for delivery to one endpoint, oldest first; fields type, batch, body."""
+    return f"{webhook(endpoint_id)}:queue"
+
+
+def webhook_failures(endpoint_id: str) -> str:
+    """List: JSON {id, type, at, attempts, error, body} of the last deliveries given up, newest first."""
+    return f"{webhook(endpoint_id)}:failures"
+
+
+def webhook_lease(endpoint_id: str) -> str:
+    """String: the node delivering to the endpoint (one at a time keeps each room's events in order)."""
+    return f"{webhook(endpoint_id)}:lease"

@@ -14,7 +14,6 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from importlib import resources
 from typing import Any, NamedTuple, cast
 
 from pydantic import TypeAdapter
@@ -41,6 +40,7 @@ from server.rules.admission import ADMITTED_BY
 from server.rules.permissions import permitted
 from server.state import keys, log
 from server.state.refusals import refused
+from server.state.webhooks import lua_source
 from vocabulary.actions import Action
 from vocabulary.errors import DropinError, ErrorCode
 
@@ -69,8 +69,7 @@ class Joined:
 
 
 def _script(redis: Redis, name: str) -> AsyncScript:
-    lua = resources.files("server.state").joinpath("lua")
-    return redis.register_script(lua.joinpath("lib.lua").read_text() + "\n" + lua.joinpath(name).read_text())
+    return redis.register_script(lua_source("lib.lua", name))
 
 
 class RoomStore:

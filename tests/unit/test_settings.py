@@ -45,6 +45,22 @@ def test_turn_comes_with_its_secret_and_ice_servers_are_stun_only(monkeypatch: p
         Settings(turn_urls=["stun:turn.example:3478"])
 
 
+def test_webhooks_come_with_a_signing_secret_in_standard_webhooks_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DROPIN_WEBHOOK_URLS", "https://hooks.example/in, http://10.0.0.5:9000/dropin")
+    with pytest.raises(ValidationError, match="webhooks need --webhook-secret"):
+        Settings()
+    for secret in ("hunter2", "whsec_not base64!", "whsec_c2hvcnQ="):  # not whsec_, not base64, 5 bytes
+        monkeypatch.setenv("DROPIN_WEBHOOK_SECRET", secret)
+        with pytest.raises(ValidationError, match="whsec_ and base64"):
+            Settings()
+    monkeypatch.setenv("DROPIN_WEBHOOK_SECRET", "whsec_" + "QUJD" * 11)
+    settings = Settings()
+    assert settings.webhook_urls == ["https://hooks.example/in", "http://10.0.0.5:9000/dropin"]
+    assert settings.webhook_secret in settings.secrets  # never logged
+    with pytest.raises(ValidationError, match="starts with http"):
+        Settings(webhook_urls=["ftp://hooks.example/in"])
+
+
 def test_each_member_gets_turn_credentials_of_their_own_and_the_node_none() -> None:
     ice = IceServers(stun_urls=["stun:stun.example:3478"], turn_urls=["turn:t:3478"], turn_secret="s", turn_ttl_s=600)
     stun, turn = ice.for_member("ada", now=1_000)

@@ -30,6 +30,7 @@ if action == 'raise_hand' then
   redis.call('ZADD', K_HANDS, now, actor.id)
   redis.call('HINCRBY', K_ROOM, 'hands_raised', 1)
   log({type = 'hand_raised', hand = {id = actor.id, name = actor.name, raised_at = now}})
+  room_webhook('hand.raised', {member = {id = actor.id, name = actor.name}, raised_at = now})
 
 elseif action == 'lower_hand' or action == 'dismiss_hand' then
   local who = target or actor

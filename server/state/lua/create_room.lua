@@ -10,4 +10,6 @@ redis.call('HSET', K_ROOM, 'id', ARGV[1], 'title', ARGV[2], 'description', ARGV[
   'cohosts', ARGV[14], 'opens_at', ARGV[15], 'slots', ARGV[16], 'peak_listeners', 0, 'hands_raised', 0, 'notes', '')
 redis.call('ZADD', K_LIVE, ARGV[6], ARGV[1])
 schedule(math.max(tonumber(ARGV[6]), tonumber(ARGV[15])) + tonumber(ARGV[17]), 'end_if_hostless', ARGV[1])
+room_webhook('room.started', {host = {id = ARGV[4], name = ARGV[5]}, visibility = ARGV[10], created_at = tonumber(ARGV[6])})
+if ARGV[13] ~= '' then room_webhook('occurrence.opened', {starts_at = tonumber(ARGV[15])}) end
 return 0

@@ -19,4 +19,8 @@ end
 redis.call('HSET', K_ROOM, 'status', 'ended', 'ended_at', ARGV[3])
 redis.call('ZREM', K_LIVE, redis.call('HGET', K_ROOM, 'id'))
 redis.call('DEL', K_MEMBERS, K_COUNTS, K_STAGE, K_AUDIENCE, K_HANDS, K_INVITES)
-return log({type = 'room_ended'})
+local seq = log({type = 'room_ended'})
+local id = redis.call('HGET', K_ROOM, 'id')
+room_webhook('room.ended', {ended_at = now, by = by})
+room_webhook('roundup.ready', {json = '/api/rooms/' .. id .. '/roundup', markdown = '/api/rooms/' .. id .. '/roundup.md'})
+return seq

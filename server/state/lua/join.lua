@@ -46,4 +46,5 @@ redis.call('HINCRBY', K_COUNTS, role, 1)
 index(m)
 if role == 'listener' then note_listener(m) end
 local seq = log({type = 'member_joined', member = view(m)})
+member_webhook('joined', m)
 return {role, seq, 1}

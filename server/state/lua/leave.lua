@@ -10,5 +10,6 @@ local now = tonumber(ARGV[2])
 drop_member(m, now)
 clear_hand_and_invite(m.id, 'left', 'left')
 log({type = 'member_left', id = m.id, role = m.role})
+member_webhook('left', m)
 if m.role == 'host' then host_gone(now, tonumber(ARGV[3])) end
 return m.role

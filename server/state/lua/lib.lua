@@ -32,6 +32,23 @@ local function log(event)
   return seq
 end
 
+-- Queue a webhook about this room (webhook.lua): the room's id, title, club, event and occurrence,
+-- and `data`. Listeners' comings and goings batch per room.
+local function room_webhook(kind, data, batch)
+  local room = redis.call('HMGET', K_ROOM, 'id', 'title', 'club_id', 'event_id', 'occurrence')
+  local about = {id = room[1], title = room[2]}
+  if room[3] ~= '' then about.club_id = room[3] end
+  if room[4] ~= '' then about.event_id, about.occurrence = room[4], room[5] end
+  webhook(kind, room[3] or '', batch and room[1] or '', {room = about, data = data})
+end
+
+-- A member's coming or going, for webhooks: each on stage alone, listeners batched.
+local function member_webhook(kind, m)
+  local listener = m.role == 'listener'
+  room_webhook((listener and 'listeners.' or 'member.') .. kind, {members = {{id = m.id, name = m.name, role = m.role}}},
+    listener)
+end
+
 -- Ask for a job to run at `at` (unix seconds) on whichever node claims it (server/state/timers.py):
 -- schedule(at, kind, argument, ...). The same job asked for again is due at the new time.
 local function schedule(at, ...)
@@ -154,6 +171,7 @@ local function remove_member(m, until_ts, now)
   clear_hand_and_invite(m.id, 'left', 'left')
   log({type = 'member_removed', id = m.id, role = m.role,
        banned_until = until_ts ~= 0 and until_ts or nil, banned_for_room = until_ts == 0})
+  member_webhook('left', m)
 end
 
 local function seq_now()
