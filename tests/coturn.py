@@ -19,7 +19,7 @@ from pathlib import Path
 
 import ifaddr
 
-from support import REPO
+from support import REPO, stop
 
 TURNSERVER = shutil.which("turnserver") or "/usr/bin/turnserver"
 SECRET = "coturn-test-secret"
@@ -92,8 +92,4 @@ def running_coturn(tmp_path: Path, secret: str = SECRET) -> Iterator[Coturn]:
     try:
         yield Coturn(address, port, secret, log_path)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, timeout=5)

@@ -34,6 +34,16 @@ def users_state(keys: list[bytes]) -> list[bytes]:
     return sorted(key for key in keys if not key.startswith((b"dropin:node:", b"dropin:nodes")))
 
 
+def stop(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """SIGTERM, then SIGKILL if it hasn't exited within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     """A TCP port on loopback that nothing is listening on right now."""
     with socket.socket() as s:
@@ -202,11 +212,7 @@ def serving(
         ws_url = f"{'wss' if cert else 'ws'}://127.0.0.1:{port}/ws"
         yield RunningServer(base_url, ws_url, process, tmp_path / "data", redis_url)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)  # a node drains for up to 10 s
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, timeout=20)  # a node drains for up to 10 s
 
 
 # Audio packets received on a page's open peer connections (tests/e2e/conftest.py remembers

@@ -9,6 +9,7 @@ need=()
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 command -v turnserver >/dev/null || need+=(coturn)  # a real TURN server for the relay tests
+command -v caddy >/dev/null || need+=(caddy)  # the HTTPS proxy of docker/compose.yml (tests/integration/test_caddy_proxy.py)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v gcc >/dev/null || need+=(gcc libc6-dev)  # the forwarder's C loop
 python3 -c "import sysconfig, os; assert os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h'))" \

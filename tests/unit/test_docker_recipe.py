@@ -1,6 +1,6 @@
 """The image recipe carries every package the project installs (a package left out of the
-Dockerfile builds fine and fails at the first import), the compose file's nodes are alike, and
-they share the TURN secret with its coturn."""
+Dockerfile builds fine and fails at the first import) and installs through docker/install.sh
+alone, the compose file's nodes are alike, and they share the TURN secret with its coturn."""
 
 from __future__ import annotations
 
@@ -17,11 +17,23 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_image_copies_every_package() -> None:
     patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
     packages = [pattern.rstrip("*") for pattern in patterns]
-    dockerfile = (ROOT / "docker/Dockerfile").read_text()
+    lines = (ROOT / "docker/Dockerfile").read_text().splitlines()
     for package in packages:
         assert (ROOT / package / "__init__.py").exists()
-        assert f"COPY {package}/ /app/{package}/" in dockerfile, f"docker/Dockerfile does not copy {package}/"
-        assert f"/app/{package}/__init__.py" in dockerfile, f"the dependency layer lacks a stand-in for {package}/"
+        assert f"COPY {package}/ /app/{package}/" in lines, f"docker/Dockerfile does not copy {package}/"
+        assert lines.index(f"COPY {package}/ /app/{package}/") < lines.index("RUN bash docker/install.sh app")
+
+
+def test_the_image_installs_through_its_script_alone() -> None:
+    """docker/install.sh is the whole install, which CI replays (tests/integration/test_image_install.py);
+    its `deps` step sees pyproject.toml alone, so that a source change leaves that layer cached."""
+    lines = [line for line in (ROOT / "docker/Dockerfile").read_text().splitlines() if not line.startswith("#")]
+    steps = [line for line in lines if "docker/install.sh" in line and line.startswith("RUN ")]
+    assert steps == [f"RUN bash docker/install.sh {step}" for step in ("system", "deps", "app")]
+    assert not [line for line in lines if "pip " in line or "apt-get" in line], "installs outside docker/install.sh"
+    before_deps = [line for line in lines[: lines.index(steps[1])] if line.startswith(("COPY ", "ADD "))]
+    assert before_deps == ["COPY docker/install.sh /app/docker/", "COPY pyproject.toml /app/"]
+    assert (ROOT / "docker/install.sh").stat().st_mode & 0o111, "docker/install.sh is executable"
 
 
 def test_the_compose_nodes_share_redis_and_the_secret_and_sit_behind_the_balancer() -> None:
@@ -41,8 +53,9 @@ def test_the_nodes_hand_out_credentials_for_the_compose_coturn() -> None:
     services = yaml.safe_load((ROOT / "docker/compose.yml").read_text())["services"]
     secret = next(arg for arg in services["coturn"]["command"] if arg.startswith("--static-auth-secret="))
     config = (ROOT / "docker/turnserver.conf").read_text().splitlines()
-    assert "use-auth-secret" in config and "tls-listening-port=443" in config
-    assert "443:443/tcp" in services["coturn"]["ports"]
+    assert "use-auth-secret" in config and "tls-listening-port=5349" in config  # Caddy holds 443
+    assert "5349:5349/tcp" in services["coturn"]["ports"]
+    assert "--external-ip=${TURN_EXTERNAL_IP:?" in " ".join(services["coturn"]["command"])
     for name in [name for name, service in services.items() if "build" in service]:
         environment = services[name]["environment"]
         assert secret.removeprefix("--static-auth-secret=") == environment["DROPIN_TURN_SECRET"]

@@ -17,4 +17,4 @@ def test_without_root_or_sudo_it_names_the_missing_packages_in_one_line(tmp_path
     assert done.stdout == ""
     (line,) = done.stderr.splitlines()
     assert line.startswith("make test needs these packages first: apt-get install ")
-    assert {"nodejs", "npm", "coturn", "redis-server", "gcc", "python3-venv"} <= set(line.split())
+    assert {"nodejs", "npm", "coturn", "caddy", "redis-server", "gcc", "python3-venv"} <= set(line.split())
