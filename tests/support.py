@@ -34,6 +34,17 @@ def users_state(keys: list[bytes]) -> list[bytes]:
     return sorted(key for key in keys if not key.startswith((b"dropin:node:", b"dropin:nodes")))
 
 
+def self_signed_certificate(directory: Path, address: str) -> tuple[Path, Path]:
+    """A self-signed certificate for the IP `address` (cert.pem) and its key (key.pem)."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", f"/CN={address}",
+         "-addext", f"subjectAltName=IP:{address}", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
 def stop(process: subprocess.Popen[bytes], timeout: float) -> None:
     """SIGTERM, then SIGKILL if it hasn't exited within `timeout` seconds."""
     process.terminate()
@@ -172,10 +183,12 @@ class RunningServer:
 
 @contextlib.contextmanager
 def serving(
-    redis_url: str, tmp_path: Path, port: int | None = None, log_level: str = "warning", **env: str
+    redis_url: str, tmp_path: Path, port: int | None = None, log_level: str = "warning", host: str = "127.0.0.1",
+    **env: str,
 ) -> Iterator[RunningServer]:
     """`dropin serve` against `redis_url`, with short grace periods for tests and `env` on top;
-    on `port` (a node coming back where it was), or a free one; logging at `log_level`. With
+    on `host` (loopback unless said) and `port` (a node coming back where it was), or a free one;
+    logging at `log_level`. With
     DROPIN_TLS_CERT in `env`, over HTTPS and WSS (the certificate is checked as the server's own)."""
     port = port or free_port()
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -191,12 +204,12 @@ def serving(
     }
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port),
+            [sys.executable, "-m", "server", "serve", "--host", host, "--port", str(port),
              "--data-dir", str(tmp_path / "data"), "--log-level", log_level],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     cert = env.get("DROPIN_TLS_CERT")
-    base_url = f"{'https' if cert else 'http'}://127.0.0.1:{port}"
+    base_url = f"{'https' if cert else 'http'}://{host}:{port}"
     verify = ssl.create_default_context(cafile=cert) if cert else True
     deadline = time.monotonic() + 20
     while True:
@@ -209,7 +222,7 @@ def serving(
                 raise RuntimeError(f"server did not start:\n{log_path.read_text()}") from None
             time.sleep(0.1)
     try:
-        ws_url = f"{'wss' if cert else 'ws'}://127.0.0.1:{port}/ws"
+        ws_url = f"{'wss' if cert else 'ws'}://{host}:{port}/ws"
         yield RunningServer(base_url, ws_url, process, tmp_path / "data", redis_url)
     finally:
         stop(process, timeout=20)  # a node drains for up to 10 s

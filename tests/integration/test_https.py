@@ -15,19 +15,13 @@ import websockets
 
 from signaling import messages as m
 from signaling.client import SignalingClient
-from support import REPO, free_port, serving
+from support import REPO, free_port, self_signed_certificate, serving
 
 
 @pytest.fixture
 def certificate(tmp_path: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and its key."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )
-    return cert, key
+    return self_signed_certificate(tmp_path, "127.0.0.1")
 
 
 def tls_env(certificate: tuple[Path, Path]) -> dict[str, str]:
