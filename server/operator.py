@@ -1,4 +1,5 @@
-"""What an operator does from the shell: list and end rooms, ban an identity, issue a token.
+"""What an operator does from the shell: list and end rooms, ban an identity, issue a token, see
+how the webhooks' deliveries stand.
 
 The room commands work on the Redis the nodes share (REDIS_URL, or the data directory's private
 one while `dropin serve` runs it) through the nodes' own store and scripts, so members hear of
@@ -12,6 +13,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,9 +28,10 @@ from server.domain.room import Role, Room
 from server.identity import TokenIssuer, load_or_create_secret
 from server.state.redis_server import private_socket
 from server.state.rooms import RoomStore
+from server.state.webhooks import Endpoint, WebhookStore
 from vocabulary.errors import DropinError
 
-COMMANDS = frozenset({"rooms", "ban", "token"})
+COMMANDS = frozenset({"rooms", "ban", "token", "webhooks"})
 ROOMS_LISTED = 10_000
 _display_name = TypeAdapter(DisplayName).validate_python
 
@@ -38,7 +41,7 @@ class Refused(Exception):
 
 
 def add_commands(commands: Any) -> None:
-    """Add `rooms`, `ban` and `token` to the `dropin` subcommands (argparse's subparsers)."""
+    """Add `rooms`, `ban`, `token` and `webhooks` to the `dropin` subcommands (argparse's subparsers)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--data-dir", help="the nodes' data directory (default ./.dropin; env DROPIN_DATA_DIR)")
     common.add_argument("--redis-url", help="the nodes' Redis (env REDIS_URL); else the data directory's own")
@@ -64,6 +67,14 @@ def add_commands(commands: Any) -> None:
     )
     token.add_argument("name", metavar="NAME", help="the identity's display name")
     token.add_argument("--ttl", type=int, metavar="SECONDS", help="how long it lasts (default DROPIN_TOKEN_TTL_S)")
+    webhooks = commands.add_parser(
+        "webhooks", parents=[common], help="the webhook endpoints and how their deliveries stand",
+        description="List every webhook endpoint (the operator's and the clubs') with what is queued, delivered, "
+        "failed and dropped; or the deliveries given up for one.",
+    )
+    webhooks.add_argument("action", nargs="?", choices=["list", "failures"], default="list")
+    webhooks.add_argument("endpoint_id", nargs="?", metavar="ENDPOINT_ID", help="whose failures to list")
+    webhooks.add_argument("--json", action="store_true", help="as JSON")
 
 
 def main(argv: Sequence[str]) -> int:
@@ -79,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         settings = Settings(**{key: getattr(args, key) for key in ("data_dir", "redis_url") if getattr(args, key)})
         if args.command == "token":
             return _token(settings, args.name, args.ttl)
-        return asyncio.run(_with_store(settings, lambda store: _room_command(store, args)))
+        command = _webhook_command if args.command == "webhooks" else _room_command
+        return asyncio.run(_with_redis(settings, lambda redis: command(redis, settings, args)))
     except (Refused, DropinError) as exc:
         print(f"dropin: {exc}", file=sys.stderr)
     except ValidationError as exc:
@@ -105,7 +117,7 @@ def _token(settings: Settings, name: str, ttl_s: int | None) -> int:
     return 0
 
 
-async def _with_store(settings: Settings, command: Callable[[RoomStore], Awaitable[int]]) -> int:
+async def _with_redis(settings: Settings, command: Callable[[Redis], Awaitable[int]]) -> int:
     url = settings.redis_url or f"unix://{private_socket(settings.data_dir)}"
     redis = Redis.from_url(url, decode_responses=True, socket_connect_timeout=3, socket_timeout=10)
     try:
@@ -113,12 +125,13 @@ async def _with_store(settings: Settings, command: Callable[[RoomStore], Awaitab
     except (RedisError, OSError, ValueError):
         raise Refused(f"no Redis at {url}; start `dropin serve` or set REDIS_URL") from None
     try:
-        return await command(RoomStore(redis, settings.host_grace_s))
+        return await command(redis)
     finally:
         await redis.aclose()
 
 
-async def _room_command(store: RoomStore, args: argparse.Namespace) -> int:
+async def _room_command(redis: Redis, settings: Settings, args: argparse.Namespace) -> int:
+    store = RoomStore(redis, settings.host_grace_s)
     if args.command == "ban":
         if args.minutes is not None and args.minutes <= 0:
             raise Refused("--minutes must be a positive number")
@@ -137,7 +150,34 @@ async def _room_command(store: RoomStore, args: argparse.Namespace) -> int:
     if args.room_id:
         raise Refused("`dropin rooms list` takes no ROOM_ID")
     rooms = await store.live(ROOMS_LISTED)
-    print(json.dumps([_room_json(room) for room in rooms], indent=2) if args.json else _table(rooms))
+    rows = [(r.id, r.title, f"{r.host.name} ({r.host.id})", _members(r), _when(r.created_at)) for r in rooms]
+    print(json.dumps([_room_json(room) for room in rooms], indent=2) if args.json
+          else _table(("ID", "TITLE", "HOST", "MEMBERS", "STARTED"), rows) if rows else "no live rooms")
+    return 0
+
+
+async def _webhook_command(redis: Redis, settings: Settings, args: argparse.Namespace) -> int:
+    store = WebhookStore(redis)
+    if args.action == "failures":
+        if not args.endpoint_id:
+            raise Refused("`dropin webhooks failures` needs an ENDPOINT_ID")
+        if await store.get(args.endpoint_id) is None:
+            raise Refused(f"no webhook endpoint {args.endpoint_id}")
+        failures = await store.failures(args.endpoint_id)
+        rows = [(_when(f["at"]), f["id"], f["type"], str(f["attempts"]), f["error"]) for f in failures]
+        print(json.dumps(failures, indent=2) if args.json
+              else _table(("GIVEN UP", "ID", "TYPE", "ATTEMPTS", "ERROR"), rows) if rows else "no failed deliveries")
+        return 0
+    if args.endpoint_id:
+        raise Refused("`dropin webhooks list` takes no ENDPOINT_ID")
+    endpoints = sorted([e for e in [await store.get(i) for i in await store.ids()] if e], key=lambda e: e.created_at)
+    if args.json:
+        print(json.dumps([_endpoint_json(e) for e in endpoints], indent=2))
+        return 0
+    endpoint_rows = [(e.id, e.url, e.club_id or "(operator)", str(e.queued), str(e.delivered), str(e.failed), str(e.dropped),
+             e.last_error or "-") for e in endpoints]
+    print(_table(("ID", "URL", "CLUB", "QUEUED", "DELIVERED", "FAILED", "DROPPED", "LAST ERROR"), endpoint_rows)
+          if endpoint_rows else "no webhook endpoints")
     return 0
 
 
@@ -156,15 +196,12 @@ def _members(room: Room) -> str:
     return ", ".join(f"{room.counts[role]} {role}" for role in Role if room.counts.get(role)) or "nobody"
 
 
-def _started(room: Room) -> str:
-    return f"{datetime.fromtimestamp(room.created_at, UTC):%Y-%m-%d %H:%M} UTC"
+def _when(unix_time: float) -> str:
+    return f"{datetime.fromtimestamp(unix_time, UTC):%Y-%m-%d %H:%M} UTC"
 
 
-def _table(rooms: list[Room]) -> str:
-    if not rooms:
-        return "no live rooms"
-    rows = [("ID", "TITLE", "HOST", "MEMBERS", "STARTED")]
-    rows += [(r.id, r.title, f"{r.host.name} ({r.host.id})", _members(r), _started(r)) for r in rooms]
+def _table(header: tuple[str, ...], body: Sequence[tuple[str, ...]]) -> str:
+    rows = [header, *body]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
@@ -178,3 +215,9 @@ def _room_json(room: Room) -> dict[str, Any]:
         "started_at": datetime.fromtimestamp(room.created_at, UTC).isoformat(),
         "visibility": room.visibility,
     }
+
+
+def _endpoint_json(endpoint: Endpoint) -> dict[str, Any]:
+    fields = asdict(endpoint)
+    del fields["secret"], fields["batch_end"]
+    return fields

@@ -3,6 +3,7 @@ across a node restart; a club's own endpoints through the API; endpoints that fa
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -18,6 +19,7 @@ from standardwebhooks import Webhook
 from test_clubs_events import Person, local, schedule
 from test_metrics import scrape
 
+from server import operator
 from support import Member, serving, wait_until
 
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
@@ -178,7 +180,9 @@ async def test_club_endpoints_must_be_public_unless_the_operator_allows_private_
     assert ada.get(f"/api/clubs/{club['id']}/webhooks").json()["webhooks"] == []
 
 
-async def test_a_failing_or_hanging_endpoint_slows_no_room_and_its_losses_are_counted(redis_server, tmp_path) -> None:
+async def test_a_failing_or_hanging_endpoint_slows_no_room_and_its_losses_are_counted(
+    redis_server, tmp_path, monkeypatch, capsys
+) -> None:
     with Receiver().running() as receiver, serving(
         redis_server.url, tmp_path, DROPIN_WEBHOOK_URLS=receiver.url, DROPIN_WEBHOOK_SECRET=SECRET,
         DROPIN_WEBHOOK_ATTEMPTS="2", DROPIN_WEBHOOK_TIMEOUT_S="1", DROPIN_WEBHOOK_QUEUE_MAX="3",
@@ -204,6 +208,19 @@ async def test_a_failing_or_hanging_endpoint_slows_no_room_and_its_losses_are_co
         assert figures[("dropin_webhook_deliveries_total", (("outcome", "retried"),))] >= 1
         log = server.log
         assert "given up after 2 attempts: HTTP 500" in log and SECRET not in log
+
+        monkeypatch.setenv("REDIS_URL", server.redis_url)  # the operator's view from a shell
+        assert await asyncio.to_thread(operator.main, ["webhooks"]) == 0
+        header, row = capsys.readouterr().out.splitlines()
+        assert header.split()[:4] == ["ID", "URL", "CLUB", "QUEUED"]
+        endpoint_id, url, club, queued, delivered, failed, dropped, *last_error = row.split()
+        assert (url, club, delivered) == (receiver.url, "(operator)", "0")
+        assert int(failed) >= 1 and int(dropped) > 0 and int(queued) <= 3
+        assert await asyncio.to_thread(operator.main, ["webhooks", "failures", endpoint_id, "--json"]) == 0
+        failures = json.loads(capsys.readouterr().out)
+        assert failures[-1]["type"] == "room.started" and failures[-1]["error"] == "HTTP 500"
+        assert await asyncio.to_thread(operator.main, ["webhooks", "failures", "nope"]) == 2
+        assert capsys.readouterr().err == "dropin: no webhook endpoint nope\n"
         for member in [host, *crowd]:
             await member.client.close()
 
