@@ -174,8 +174,11 @@ async def _webhook_command(redis: Redis, settings: Settings, args: argparse.Name
     if args.json:
         print(json.dumps([_endpoint_json(e) for e in endpoints], indent=2))
         return 0
-    endpoint_rows = [(e.id, e.url, e.club_id or "(operator)", str(e.queued), str(e.delivered), str(e.failed), str(e.dropped),
-             e.last_error or "-") for e in endpoints]
+    endpoint_rows = [
+        (e.id, e.url, e.club_id or "(operator)", *map(str, (e.queued, e.delivered, e.failed, e.dropped)),
+         e.last_error or "-")
+        for e in endpoints
+    ]
     print(_table(("ID", "URL", "CLUB", "QUEUED", "DELIVERED", "FAILED", "DROPPED", "LAST ERROR"), endpoint_rows)
           if endpoint_rows else "no webhook endpoints")
     return 0
