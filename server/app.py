@@ -41,6 +41,7 @@ from server.identity import TokenIssuer, load_or_create_secret
 from server.media.aiortc_adapter import check_internals
 from server.media.router import MediaRouter
 from server.media.turn import IceServers
+from server.media.udp_mux import UdpMux
 from server.metrics import Metrics
 from server.processes import die_with_parent
 from server.schedule.service import ScheduleService
@@ -147,7 +148,10 @@ def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with redis_url_for(settings.redis_url, settings.data_dir) as url:
-            router = MediaRouter(ice.for_node())
+            mux = UdpMux(str(settings.announced_ip) if settings.announced_ip else None)
+            await mux.open(settings.udp_port, tries=settings.workers)
+            log.info("members' audio on UDP port %d", mux.port)
+            router = MediaRouter(ice.for_node(), mux=mux)
             seats = Seats()
             node_metrics = app.state.metrics = Metrics(router, seats)
             redis = request_client(
@@ -197,6 +201,7 @@ def create_app(settings: Settings) -> FastAPI:
                 await registry.stop(members_let_go=await app.state.service.stop())
                 await cascade.stop()
                 await router.close()
+                await mux.close()
                 await redis.aclose()
                 await feeds.aclose()
 

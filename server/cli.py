@@ -54,6 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
         "in the data directory (env REDIS_URL or DROPIN_REDIS_URL)",
     )
     serve.add_argument(
+        "--udp-port",
+        type=int,
+        help="the one UDP port every member's audio uses (default: any free port; with --workers N, "
+        "N ports from here, one per worker; env DROPIN_UDP_PORT)",
+    )
+    serve.add_argument(
+        "--announced-ip",
+        help="the IPv4 address browsers reach --udp-port on when it isn't this host's own (a published "
+        "container port, a 1:1 NAT); env DROPIN_ANNOUNCED_IP",
+    )
+    serve.add_argument(
         "--ice-server",
         action="append",
         dest="ice_servers",

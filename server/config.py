@@ -6,6 +6,7 @@ import base64
 import json
 import os
 from dataclasses import fields
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -95,6 +96,12 @@ class Settings(BaseSettings):
     """When set, GET /metrics needs `Authorization: Bearer <metrics_token>`."""
     token_ttl_s: int = 7 * 24 * 3600
 
+    udp_port: int = Field(default=0, ge=0, le=65535)
+    """The one UDP port every peer connection of this node uses (0: any free port); with
+    `workers`, each takes the first free one from here on (udp_port ... udp_port + workers - 1)."""
+    announced_ip: IPv4Address | None = None
+    """The IPv4 address browsers reach the UDP port on, when it isn't one of this host's own (a
+    container's published port, a cloud VM's 1:1 NAT): host candidates name it."""
     relay_port: int = Field(default=0, ge=0, le=65535)
     """The UDP port other nodes send this node's rooms' audio to (0: any free port)."""
 

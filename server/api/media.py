@@ -32,6 +32,9 @@ class RelayFigures(BaseModel):
 class MediaStats(BaseModel):
     rooms: int
     peers: int
+    udp_port: int | None = Field(description="the one UDP port every peer connection of this node uses")
+    unknown_datagrams: int = Field(description="datagrams on that port from senders that are none of its peers': "
+                                   "dropped")
     received: int
     forwarded: int
     delivered: int

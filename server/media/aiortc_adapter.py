@@ -16,15 +16,16 @@ from typing import Any, NoReturn
 
 import aioice
 import aiortc
+from aioice import stun
 from aioice.ice import CandidatePair, Connection, StunProtocol
 from aioice.turn import TurnTransport
-from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.codecs import CODECS
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcicetransport import RTCIceTransport
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParameters
 from aiortc.rtp import RtpPacket
 from aiortc.sdp import MediaDescription, parameters_from_sdp, parameters_to_sdp
 from pylibsrtp import Session
@@ -50,6 +51,30 @@ def tap_receiver(receiver: RTCRtpReceiver, handler: PacketHandler) -> None:
         handler(packet, arrival_time_ms)
 
     receiver._handle_rtp_packet = handle_rtp_packet  # type: ignore[method-assign]
+
+
+def ice_connections(pc: RTCPeerConnection) -> list[Connection]:
+    """The aioice connections of a peer connection's transports (one when bundled), once its remote
+    description is set and before its local one is (which gathers their candidates)."""
+    connections: dict[int, Connection] = {}
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport
+        if dtls is not None:
+            connection = dtls.transport._connection
+            connections[id(connection)] = connection
+    return list(connections.values())
+
+
+def end_decoder_on_receive(receiver: RTCRtpReceiver) -> None:
+    """End the decoder thread aiortc starts when `receiver` starts receiving: the tap takes every
+    packet before it, so it would only sit idle, a thread per member."""
+    receive = receiver.receive
+
+    async def receive_without_decoder(parameters: RTCRtpReceiveParameters) -> None:
+        await receive(parameters)
+        receiver._RTCRtpReceiver__stop_decoder()  # type: ignore[attr-defined]  # name-mangled: checked below
+
+    receiver.receive = receive_without_decoder  # type: ignore[method-assign]
 
 
 def is_rtp(data: bytes) -> bool:
@@ -301,5 +326,25 @@ def check_internals() -> None:
             and "ensure_future(self._run_rtcp())" in send,
             f"{name} starts its RTCP loop with self._run_rtcp() and signals __rtcp_started/__rtcp_exited",
         )
+    gather = inspect.getsource(Connection.get_component_candidates)
+    _require(
+        list(inspect.signature(Connection.get_component_candidates).parameters) == [
+            "self", "component", "addresses", "timeout"]
+        and "self._protocols += host_protocols" in gather and "if self.turn_server:" in gather,
+        "aioice Connection.get_component_candidates(component, addresses, timeout) makes the host protocols, "
+        "and with no addresses the TURN candidate alone (server/media/udp_mux.py replaces the first part)",
+    )
+    _require(
+        list(inspect.signature(StunProtocol.__init__).parameters) == ["self", "receiver"]
+        and "self.transactions" in inspect.getsource(StunProtocol.__init__)
+        and "local_username" in inspect.getsource(Connection.__init__)
+        and hasattr(stun.Message, "check_message_integrity"),
+        "aioice StunProtocol(receiver).transactions, Connection.local_username, stun.Message.check_message_integrity",
+    )
+    _require(
+        "self.__decoder_thread.start()" in inspect.getsource(RTCRtpReceiver.receive)
+        and hasattr(RTCRtpReceiver, "_RTCRtpReceiver__stop_decoder"),
+        "RTCRtpReceiver.receive() starts a decoder thread that __stop_decoder() ends",
+    )
     receiver_init = inspect.getsource(RTCRtpReceiver.__init__)
     _require("self.__lsr" in receiver_init and "self.__lsr_time" in receiver_init, "RTCRtpReceiver.__lsr / __lsr_time")

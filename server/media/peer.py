@@ -46,6 +46,8 @@ from server.media.aiortc_adapter import (
     ParkedTrack,
     answer_opus_with_fec,
     answer_red,
+    end_decoder_on_receive,
+    ice_connections,
     last_sender_report,
     payload_type,
     red_payload_type,
@@ -58,6 +60,7 @@ from server.media.meters import DownlinkMeter, UplinkMeter
 from server.media.outlet import Outlet
 from server.media.quality import Reading
 from server.media.slot import OPUS_CLOCK_RATE, TS_MOD
+from server.media.udp_mux import UdpMux
 from vocabulary.errors import DropinError, ErrorCode
 
 log = logging.getLogger(__name__)
@@ -97,8 +100,12 @@ class Peer:
         slot_count: int,
         on_packet: Callable[[RtpPacket, bool], None],
         on_transport_change: Callable[[], None],
+        mux: UdpMux | None = None,
     ) -> None:
+        """`mux`: the node's shared UDP port, which the connection gathers its host candidates on
+        (None: sockets of its own)."""
         self._member = member
+        self._mux = mux
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers))
         self._slot_count = slot_count
         self._on_packet = on_packet
@@ -133,9 +140,13 @@ class Peer:
             transceiver.setCodecPreferences(OPUS)
             silence_rtcp(transceiver)
         tap_receiver(microphone.receiver, self._receive)
+        end_decoder_on_receive(microphone.receiver)
         self._microphone = microphone
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            if self._mux is not None:
+                for connection in ice_connections(pc):
+                    self._mux.adopt(connection)
             for index, (transceiver, media) in enumerate(zip([microphone, *slots], offered)):
                 answer_opus_with_fec(transceiver)
                 answer_red(transceiver, media, first=index == 0)

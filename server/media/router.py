@@ -24,6 +24,7 @@ from server.media.forwarder import Forwarder, MemberId
 from server.media.meters import loss_heard
 from server.media.peer import Peer
 from server.media.quality import QualityTracker
+from server.media.udp_mux import UdpMux
 from vocabulary.errors import DropinError, ErrorCode
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,13 @@ QualityChanged = Callable[[str, MemberId, Quality], None]
 class MediaRouter:
     """Creates members' peer connections and routes their packets through their room's Forwarder."""
 
-    def __init__(self, ice_servers: list[RTCIceServer], on_speakers_changed: SpeakersChanged | None = None) -> None:
+    def __init__(
+        self, ice_servers: list[RTCIceServer], on_speakers_changed: SpeakersChanged | None = None,
+        mux: UdpMux | None = None,
+    ) -> None:
+        """`mux`: the node's one UDP port for every peer (None: a socket per peer connection)."""
         self.ice_servers = ice_servers
+        self.mux = mux
         self.on_speakers_changed = on_speakers_changed  # who hears of it: set by whoever seats the members
         self.on_quality_changed: QualityChanged | None = None  # likewise
         self._forwarders: dict[str, Forwarder] = {}
@@ -93,6 +99,8 @@ class MediaRouter:
         return {
             "rooms": len(self._forwarders),
             "peers": len(self._peers),
+            "udp_port": self.mux.port if self.mux else None,
+            "unknown_datagrams": self.mux.unknown if self.mux else 0,
             **{name: sum(getattr(stats, name) for stats in all_stats)
                for name in ("received", "forwarded", "delivered", "dropped_not_speaker", "dropped_no_slot",
                             "relayed_up", "red_passed", "red_unwrapped", "dropped_malformed_red")},
@@ -110,6 +118,7 @@ class MediaRouter:
             len(forwarder.slots),
             on_packet=lambda packet, red: forwarder.on_packet(member, packet, red),
             on_transport_change=forwarder.refresh,
+            mux=self.mux,
         )
         answer = await peer.answer(offer_sdp)  # a refused offer leaves the peer closed
         self._peers[(room_id, member)] = peer

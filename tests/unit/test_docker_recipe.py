@@ -55,7 +55,7 @@ def test_the_nodes_hand_out_credentials_for_the_compose_coturn() -> None:
     config = (ROOT / "docker/turnserver.conf").read_text().splitlines()
     assert "use-auth-secret" in config and "tls-listening-port=5349" in config  # Caddy holds 443
     assert "5349:5349/tcp" in services["coturn"]["ports"]
-    assert "--external-ip=${TURN_EXTERNAL_IP:?" in " ".join(services["coturn"]["command"])
+    assert "--external-ip=${PUBLIC_IP:?" in " ".join(services["coturn"]["command"])
     for name in [name for name, service in services.items() if "build" in service]:
         environment = services[name]["environment"]
         assert secret.removeprefix("--static-auth-secret=") == environment["DROPIN_TURN_SECRET"]
