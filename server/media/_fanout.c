@@ -1,26 +1,30 @@
 /*
  * The per-listener loop of the Forwarder in C: for each listener of a slot, write the 12-byte
- * RTP header into a reusable buffer after the payload is copied in, SRTP-protect it with the
- * listener's session (libsrtp's srtp_protect, reached through the pointer pylibsrtp exposes) and
- * sendto() it on the listener's ICE socket. One call per incoming packet.
+ * RTP header and the payload into that listener's buffer and SRTP-protect it with the listener's
+ * session (libsrtp's srtp_protect, reached through the pointer pylibsrtp exposes); then hand each
+ * socket all of its listeners' packets in one sendmmsg(). One call per incoming packet: with one
+ * UDP socket for the node, one system call for the whole fan-out; with a socket per peer, one
+ * per listener as before.
  *
  * A packet comes as a tuple of payload variants: one for a plain Opus packet; for a RED packet,
  * the primary alone (variant 0) and RED rewritten for each listener Opus payload type (1, 2, ...).
  * Each target says which variant of a RED packet it gets, and under which payload type.
  *
  * Safety: each target keeps a reference to its pylibsrtp Session (so the srtp context outlives
- * every send) and a dup() of its socket's descriptor (so a socket closed by aioice can never
- * turn into someone else's descriptor under us). See server/media/fastpath.py.
+ * every send), and each distinct socket descriptor is dup()ed once (so a socket closed by aioice
+ * can never turn into someone else's descriptor under us). See server/media/fastpath.py.
  */
 #define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#include <Python.h>  /* defines _GNU_SOURCE, which sendmmsg needs */
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define MAX_PACKET 1500
@@ -28,8 +32,32 @@
 
 typedef int (*protect_fn)(void *ctx, void *rtp, int *len);
 
+#ifdef __linux__
+typedef struct mmsghdr Message;
+#else
+typedef struct {  /* no sendmmsg (macOS): the same messages, sent one by one */
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+} Message;
+#endif
+
+/* Send messages[0 .. count) under sendmmsg's contract: how many went before the first that failed,
+ * or -1 if that was the first. One message goes by sendto, cheaper than sendmmsg for one (a socket
+ * per peer); so do all of them where there is no sendmmsg. */
+static int send_messages(int fd, Message *messages, unsigned int count) {
+#ifdef __linux__
+    if (count > 1) return sendmmsg(fd, messages, count, MSG_DONTWAIT);
+#endif
+    for (unsigned int i = 0; i < count; i++) {
+        const struct msghdr *h = &messages[i].msg_hdr;
+        ssize_t sent = sendto(fd, h->msg_iov->iov_base, h->msg_iov->iov_len, MSG_DONTWAIT, h->msg_name, h->msg_namelen);
+        if (sent < 0) return i ? (int)i : -1;
+        messages[i].msg_len = (unsigned int)sent;
+    }
+    return (int)count;
+}
+
 typedef struct {
-    int fd;
     void *srtp;
     struct sockaddr_storage addr;
     socklen_t addrlen;
@@ -40,21 +68,51 @@ typedef struct {
     PyObject *keep;
 } Target;
 
+/* A target's place in sending order: by the caller's socket descriptor, then as given. */
+typedef struct {
+    int fd;
+    Py_ssize_t index;
+} Order;
+
+/* The targets on one socket: order[first .. first + count), sent on our dup() of it. */
+typedef struct {
+    int fd;
+    Py_ssize_t first, count;
+} Group;
+
+/* One message of a batch: a packet protected for one listener. */
+typedef struct {
+    struct iovec iov;
+    int red;  /* a RED variant */
+    unsigned char data[MAX_PACKET];
+} Buffer;
+
+/* What set_targets builds and send uses; a batch (messages, buffers) is as large as the largest group. */
+typedef struct {
+    Target *targets;
+    Py_ssize_t count;
+    Order *order;
+    Group *groups;
+    Py_ssize_t group_count;
+    Message *messages;
+    Buffer *buffers;
+} Plan;
+
 typedef struct {
     PyObject_HEAD
     protect_fn protect;
-    Target *targets;
-    Py_ssize_t count;
+    Plan plan;
 } FanOut;
 
-static void clear_targets(FanOut *self) {
-    for (Py_ssize_t i = 0; i < self->count; i++) {
-        close(self->targets[i].fd);
-        Py_XDECREF(self->targets[i].keep);
-    }
-    PyMem_Free(self->targets);
-    self->targets = NULL;
-    self->count = 0;
+static void clear_plan(Plan *plan) {
+    for (Py_ssize_t i = 0; i < plan->count; i++) Py_XDECREF(plan->targets[i].keep);
+    for (Py_ssize_t g = 0; g < plan->group_count; g++) close(plan->groups[g].fd);
+    PyMem_Free(plan->targets);
+    PyMem_Free(plan->order);
+    PyMem_Free(plan->groups);
+    PyMem_Free(plan->messages);
+    PyMem_Free(plan->buffers);
+    memset(plan, 0, sizeof(*plan));
 }
 
 static int FanOut_init(FanOut *self, PyObject *args, PyObject *kwds) {
@@ -65,7 +123,7 @@ static int FanOut_init(FanOut *self, PyObject *args, PyObject *kwds) {
 }
 
 static void FanOut_dealloc(FanOut *self) {
-    clear_targets(self);
+    clear_plan(&self->plan);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -90,24 +148,63 @@ static int parse_address(PyObject *host, int port, struct sockaddr_storage *addr
     return 0;
 }
 
+static int by_socket(const void *a, const void *b) {
+    const Order *x = a, *y = b;
+    if (x->fd != y->fd) return x->fd < y->fd ? -1 : 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Group plan->order (sorted) by socket, dup() each socket once, and make a batch for the largest group. */
+static int make_groups(Plan *plan) {
+    Py_ssize_t largest = 0;
+    plan->groups = PyMem_Calloc(plan->count ? plan->count : 1, sizeof(Group));
+    if (plan->groups == NULL) goto no_memory;
+    for (Py_ssize_t i = 0; i < plan->count; i++) {
+        if (i == 0 || plan->order[i].fd != plan->order[i - 1].fd) {
+            int fd = dup(plan->order[i].fd);
+            if (fd < 0) {
+                PyErr_SetFromErrno(PyExc_OSError);
+                return -1;
+            }
+            plan->groups[plan->group_count++] = (Group){fd, i, 0};
+        }
+        Group *group = &plan->groups[plan->group_count - 1];
+        if (++group->count > largest) largest = group->count;
+    }
+    plan->messages = PyMem_Calloc(largest ? largest : 1, sizeof(Message));
+    plan->buffers = PyMem_Calloc(largest ? largest : 1, sizeof(Buffer));
+    if (plan->messages == NULL || plan->buffers == NULL) goto no_memory;
+    for (Py_ssize_t m = 0; m < largest; m++) {
+        plan->buffers[m].iov.iov_base = plan->buffers[m].data;
+        plan->messages[m].msg_hdr.msg_iov = &plan->buffers[m].iov;
+        plan->messages[m].msg_hdr.msg_iovlen = 1;
+    }
+    return 0;
+no_memory:
+    PyErr_NoMemory();
+    return -1;
+}
+
 /* set_targets([(fd, srtp, host, port, payload_type, red_payload_type, variant, ssrc, keep), ...]) */
 static PyObject *FanOut_set_targets(FanOut *self, PyObject *list) {
     PyObject *seq = PySequence_Fast(list, "targets must be a sequence");
     if (seq == NULL) return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    Target *targets = PyMem_Calloc(n ? n : 1, sizeof(Target));
-    if (targets == NULL) {
-        Py_DECREF(seq);
-        return PyErr_NoMemory();
+    Plan plan = {0};
+    plan.targets = PyMem_Calloc(n ? n : 1, sizeof(Target));
+    plan.order = PyMem_Calloc(n ? n : 1, sizeof(Order));
+    if (plan.targets == NULL || plan.order == NULL) {
+        PyErr_NoMemory();
+        goto fail;
     }
-    Py_ssize_t made = 0;
-    for (; made < n; made++) {
-        Target *t = &targets[made];
+    plan.count = n;  /* clear_plan releases the references taken so far (the others are NULL) */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Target *t = &plan.targets[i];
         int fd, port, payload_type, red_payload_type, variant;
         unsigned long long srtp;
         unsigned long ssrc;
         PyObject *host, *keep;
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, made), "iKUiiiikO", &fd, &srtp, &host, &port,
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i), "iKUiiiikO", &fd, &srtp, &host, &port,
                               &payload_type, &red_payload_type, &variant, &ssrc, &keep))
             goto fail;
         if (variant < 0 || variant > 255) {
@@ -115,11 +212,6 @@ static PyObject *FanOut_set_targets(FanOut *self, PyObject *list) {
             goto fail;
         }
         if (parse_address(host, port, &t->addr, &t->addrlen) < 0) goto fail;
-        t->fd = dup(fd);
-        if (t->fd < 0) {
-            PyErr_SetFromErrno(PyExc_OSError);
-            goto fail;
-        }
         t->srtp = (void *)(uintptr_t)srtp;
         t->payload_type = (uint8_t)(payload_type & 0x7f);
         t->red_payload_type = (uint8_t)(red_payload_type & 0x7f);
@@ -127,20 +219,40 @@ static PyObject *FanOut_set_targets(FanOut *self, PyObject *list) {
         t->ssrc[0] = ssrc >> 24; t->ssrc[1] = ssrc >> 16; t->ssrc[2] = ssrc >> 8; t->ssrc[3] = ssrc;
         Py_INCREF(keep);
         t->keep = keep;
+        plan.order[i] = (Order){fd, i};
     }
+    qsort(plan.order, (size_t)n, sizeof(Order), by_socket);
+    if (make_groups(&plan) < 0) goto fail;
     Py_DECREF(seq);
-    clear_targets(self);
-    self->targets = targets;
-    self->count = n;
+    Plan old = self->plan;
+    self->plan = plan;  /* in place before the old references go: releasing them may run Python code */
+    clear_plan(&old);
     Py_RETURN_NONE;
 fail:
-    for (Py_ssize_t i = 0; i < made; i++) {
-        close(targets[i].fd);
-        Py_XDECREF(targets[i].keep);
-    }
-    PyMem_Free(targets);
+    clear_plan(&plan);
     Py_DECREF(seq);
     return NULL;
+}
+
+/* Send messages[0 .. count) on fd. A partial sendmmsg resumes where it stopped; the message a
+ * call fails on (EAGAIN with a full send buffer, a destination the kernel refuses) is not
+ * delivered, and the ones after it still go. */
+static void send_batch(int fd, Message *messages, const Buffer *buffers, unsigned int count, long *delivered,
+                       long *as_red) {
+    unsigned int next = 0;
+    while (next < count) {
+        int sent = send_messages(fd, messages + next, count - next);
+        if (sent <= 0) {
+            next++;
+            continue;
+        }
+        for (unsigned int end = next + (unsigned int)sent; next < end; next++) {
+            if (messages[next].msg_len == buffers[next].iov.iov_len) {
+                (*delivered)++;
+                *as_red += buffers[next].red;
+            }
+        }
+    }
 }
 
 /* send(seq, timestamp, marker, payloads, red) -> (packets handed to the kernel, of which as RED) */
@@ -167,31 +279,39 @@ static PyObject *FanOut_send(FanOut *self, PyObject *const *args, Py_ssize_t nar
             return NULL;
         }
     }
-    unsigned char buffer[MAX_PACKET];
+    Plan *plan = &self->plan;
     long delivered = 0, as_red = 0;
-    for (Py_ssize_t i = 0; i < self->count; i++) {
-        Target *t = &self->targets[i];
-        Py_ssize_t v = red ? t->variant : 0;
-        if (v >= variants) continue;  /* no such variant: set_targets and the caller disagree */
-        PyObject *payload = PyTuple_GET_ITEM(payloads, v);
-        Py_ssize_t size = PyBytes_GET_SIZE(payload);
-        buffer[0] = 0x80;
-        buffer[1] = (uint8_t)((marker ? 0x80 : 0) | (red ? t->red_payload_type : t->payload_type));
-        buffer[2] = seq >> 8; buffer[3] = seq;
-        buffer[4] = ts >> 24; buffer[5] = ts >> 16; buffer[6] = ts >> 8; buffer[7] = ts;
-        memcpy(buffer + 8, t->ssrc, 4);
-        memcpy(buffer + 12, PyBytes_AS_STRING(payload), size);
-        int len = 12 + (int)size;
-        if (self->protect(t->srtp, buffer, &len) != 0) continue;
-        if (sendto(t->fd, buffer, len, MSG_DONTWAIT, (struct sockaddr *)&t->addr, t->addrlen) == len) {
-            delivered++;
-            as_red += v > 0;
+    for (Py_ssize_t g = 0; g < plan->group_count; g++) {
+        const Group *group = &plan->groups[g];
+        unsigned int m = 0;
+        for (Py_ssize_t i = group->first; i < group->first + group->count; i++) {
+            Target *t = &plan->targets[plan->order[i].index];
+            Py_ssize_t v = red ? t->variant : 0;
+            if (v >= variants) continue;  /* no such variant: set_targets and the caller disagree */
+            PyObject *payload = PyTuple_GET_ITEM(payloads, v);
+            Py_ssize_t size = PyBytes_GET_SIZE(payload);
+            Buffer *b = &plan->buffers[m];
+            unsigned char *buffer = b->data;
+            buffer[0] = 0x80;
+            buffer[1] = (uint8_t)((marker ? 0x80 : 0) | (red ? t->red_payload_type : t->payload_type));
+            buffer[2] = seq >> 8; buffer[3] = seq;
+            buffer[4] = ts >> 24; buffer[5] = ts >> 16; buffer[6] = ts >> 8; buffer[7] = ts;
+            memcpy(buffer + 8, t->ssrc, 4);
+            memcpy(buffer + 12, PyBytes_AS_STRING(payload), size);
+            int len = 12 + (int)size;
+            if (self->protect(t->srtp, buffer, &len) != 0) continue;
+            b->iov.iov_len = (size_t)len;
+            b->red = v > 0;
+            plan->messages[m].msg_hdr.msg_name = &t->addr;
+            plan->messages[m].msg_hdr.msg_namelen = t->addrlen;
+            m++;
         }
+        send_batch(group->fd, plan->messages, plan->buffers, m, &delivered, &as_red);
     }
     return Py_BuildValue("(ll)", delivered, as_red);
 }
 
-static PyObject *FanOut_len(FanOut *self, PyObject *unused) { return PyLong_FromSsize_t(self->count); }
+static PyObject *FanOut_len(FanOut *self, PyObject *unused) { return PyLong_FromSsize_t(self->plan.count); }
 
 static PyMethodDef FanOut_methods[] = {
     {"set_targets", (PyCFunction)FanOut_set_targets, METH_O, "Replace the listeners: [(fd, srtp, host, port, pt, red pt, variant, ssrc, keep)]."},

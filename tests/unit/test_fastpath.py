@@ -19,19 +19,26 @@ from support import RecordingSocket
 pytestmark = pytest.mark.skipif(fastpath.FanOut is None, reason="server.media._fanout is not built")
 
 
-class UdpListener:
-    """A listener's end: a UDP socket and the SRTP session pair a DTLS handshake would have agreed."""
+def server_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
-    def __init__(self) -> None:
+
+class UdpListener:
+    """A listener's end: a UDP socket and the SRTP session pair a DTLS handshake would have agreed.
+    The server's side is its own socket, or `server_side` shared with others (one UDP port per node);
+    `address` sends its packets elsewhere than to its browser's socket."""
+
+    def __init__(self, server_side: socket.socket | None = None, address: tuple[str, int] | None = None) -> None:
         key = os.urandom(30)
         self.tx = Session(Policy(key=key, ssrc_type=Policy.SSRC_ANY_OUTBOUND))
         self.rx = Session(Policy(key=key, ssrc_type=Policy.SSRC_ANY_INBOUND))
-        self.server_side = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.server_side.bind(("127.0.0.1", 0))
+        self.server_side = server_side or server_socket()
         self.browser_side = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.browser_side.bind(("127.0.0.1", 0))
         self.browser_side.settimeout(2)
-        self.address = self.browser_side.getsockname()
+        self.address = address or self.browser_side.getsockname()
 
     def socket_target(self) -> tuple | None:
         if self.server_side.fileno() < 0:
@@ -45,6 +52,14 @@ class UdpListener:
 
     def receive(self) -> RtpPacket:
         return RtpPacket.parse(self.rx.unprotect(self.browser_side.recv(2048)))
+
+    def nothing_received(self) -> bool:
+        self.browser_side.setblocking(False)
+        try:
+            self.browser_side.recv(2048)
+        except BlockingIOError:
+            return True
+        return False
 
     def close(self) -> None:
         self.server_side.close()
@@ -129,4 +144,66 @@ def test_red_variants_in_the_c_loop_match_the_python_writer() -> None:
         assert (forwarder.stats.red_passed, forwarder.stats.red_unwrapped) == (4, 2)
     finally:
         for listener in udp:
+            listener.close()
+
+
+@pytest.mark.parametrize("sockets", [1, 3, 7], ids=["one shared socket", "three sockets", "a socket each"])
+def test_listeners_on_shared_sockets_each_get_their_packet(sockets: int) -> None:
+    """Listeners on shared sockets, interleaved: the C loop sends each socket's share of a packet in
+    one sendmmsg (sendto for a share of one), and each listener still gets the packet under its own
+    SSRC, payload type and key."""
+    shared = [server_socket() for _ in range(sockets)]
+    listeners = [UdpListener(shared[i % sockets]) for i in range(7)]
+    forwarder = Forwarder(1)
+    try:
+        for i, listener in enumerate(listeners):
+            forwarder.attach(f"l{i}", [Outlet(ssrc=7000 + i, payload_type=96 + i, writer=listener)])
+        forwarder.allow("speaker", True)
+        payloads = [bytes([0xFC, seq]) * 20 for seq in range(5)]
+        for seq, payload in enumerate(payloads):
+            forwarder.on_packet("speaker", RtpPacket(payload_type=111, sequence_number=seq, timestamp=960 * seq,
+                                                     ssrc=9, payload=payload))
+        assert forwarder.stats.delivered == 7 * len(payloads)
+        for i, listener in enumerate(listeners):
+            received = [listener.receive() for _ in payloads]
+            assert {(r.ssrc, r.payload_type) for r in received} == {(7000 + i, 96 + i)}
+            assert [r.payload for r in received] == payloads
+            seqs = [r.sequence_number for r in received]
+            assert all((b - a) % 65536 == 1 for a, b in zip(seqs, seqs[1:]))
+    finally:
+        for listener in listeners:
+            listener.close()
+
+
+def test_a_partial_sendmmsg_resumes_after_the_message_it_stopped_at() -> None:
+    """Eight listeners on one socket; four of them at destinations Linux refuses before queuing
+    anything: port 0 (udp_sendmsg: EINVAL) and an IPv6 address on an IPv4 socket (EAFNOSUPPORT).
+    sendmmsg stops at the first message that fails and returns how many went before it (or -1 if
+    none did), so this batch takes, deterministically: -1 at message 0, 2 (messages 1 and 2) then
+    -1 at message 3, 1 then -1 at message 5, 1 then -1 at message 7 (alone, so by sendto). The
+    good listeners after each refusal still get their packet, and only theirs are counted, RED ones
+    as RED."""
+    shared = server_socket()
+    port_zero, wrong_family = ("127.0.0.1", 0), ("::1", 9)
+    kinds = [  # (destination, Opus payload type, RED payload type)
+        (port_zero, 111, 63), (None, 111, 63), (None, 96, None), (wrong_family, 96, None),
+        (None, 111, 63), (port_zero, 111, 63), (None, 96, None), (port_zero, 96, None),
+    ]
+    listeners = [UdpListener(shared, address) for address, _, _ in kinds]
+    good = [listener for listener, (address, _, _) in zip(listeners, kinds) if address is None]
+    fan_out = fastpath.SlotFanOut()
+    try:
+        fan_out.set(Outlet(ssrc=300 + i, payload_type=opus, writer=listener, red_payload_type=red)
+                    for i, (listener, (_, opus, red)) in enumerate(zip(listeners, kinds)))
+        payload = wrap(111, b"\xfcnow", ((960, b"\xfcbefore"),))
+        assert fan_out.send(1, 960, 0, payload, Red.parse(payload)) == (4, 2)
+        assert fan_out.send(2, 1920, 0, b"\xfcplain") == (4, 0)
+        for listener, red in zip(good, [63, None, 63, None]):
+            first, second = listener.receive(), listener.receive()
+            assert (first.payload_type, first.payload) == ((63, payload) if red else (96, b"\xfcnow"))
+            assert (second.payload_type, second.sequence_number, second.payload) == (
+                111 if red else 96, 2, b"\xfcplain")
+        assert all(listener.nothing_received() for listener in good)
+    finally:
+        for listener in listeners:
             listener.close()
