@@ -20,6 +20,7 @@ import socket
 import struct
 import time
 import zlib
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -76,10 +77,10 @@ def received_at(ancillary: list[tuple[int, int, bytes]]) -> int:
     return time.time_ns()
 
 
-async def drain(listeners: list[RawListener]) -> None:
-    """Let every listener (including ones attached later) read its sockets every READ_EVERY_S."""
+async def drain(listeners: list[RawListener], every: float = READ_EVERY_S) -> None:
+    """Let every listener (including ones attached later) read its sockets every `every` seconds."""
     while True:
-        await asyncio.sleep(READ_EVERY_S)
+        await asyncio.sleep(every)
         for listener in listeners:
             listener.drain()
 
@@ -108,6 +109,9 @@ class RawListener:
     undecryptable: int = 0
     recording: bool = False
     arrivals: list[tuple[int, int]] = field(default_factory=list)  # (payload CRC-32, wall-clock ns)
+    # Set to a dict to record, while recording, each stream's (SSRC's) kernel arrival times (ns) instead
+    # of `arrivals`: for gaps between consecutive packets (bench/churn.py).
+    stream_times: dict[int, array[int]] | None = None
     _socks: list[tuple[socket.socket, asyncio.DatagramProtocol]] = field(default_factory=list, repr=False)
     _streams: dict[int, list[int]] = field(default_factory=dict, repr=False)  # SSRC: [packets, highest seq]
     _unprotect: Callable[[bytes], bytes] | None = field(default=None, repr=False)
@@ -153,7 +157,12 @@ class RawListener:
                 stream[0] += 1
                 stream[1] = (plain[2] << 8) | plain[3]
                 if self.recording:
-                    self.arrivals.append((zlib.crc32(payload_of(plain)), received_at(ancillary)))
+                    if self.stream_times is None:
+                        self.arrivals.append((zlib.crc32(payload_of(plain)), received_at(ancillary)))
+                    elif (times := self.stream_times.get(ssrc)) is None:
+                        self.stream_times[ssrc] = array("q", (received_at(ancillary),))
+                    else:
+                        times.append(received_at(ancillary))
 
     async def _report(self, dtls: object) -> None:
         writer = DirectRtpWriter(dtls)
@@ -180,6 +189,8 @@ class RawListener:
     def start_recording(self) -> None:
         self.packets = 0
         self.arrivals.clear()
+        if self.stream_times is not None:
+            self.stream_times.clear()
         self.recording = True
 
     def stop_recording(self) -> None:

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 Address = tuple[Any, ...]
 BUFFER_BYTES = 8 * 1024 * 1024  # every peer's packets share one socket's buffers
+ANY_PORT_TRIES = 20
 
 
 class SharedTransport(asyncio.DatagramTransport):
@@ -170,20 +171,21 @@ class UdpMux:
         """Datagrams from senders that are none of our peers': dropped."""
 
     async def open(self, port: int, tries: int = 1, addresses: Sequence[str] | None = None) -> int:
-        """Bind `port` (0: any free one) on every host address (or `addresses`); with `tries`,
-        the first of port, port + 1, ... that is free on all of them (workers sharing a range).
+        """Bind `port` on every host address (or `addresses`); with `tries`, the first of port,
+        port + 1, ... that is free on all of them (workers sharing a range). Port 0: a free one,
+        the kernel's pick on the first address, picked again if another address has it in use.
         Returns the port."""
         hosts = list(addresses) if addresses is not None else get_host_addresses(use_ipv4=True, use_ipv6=True)
-        candidate, last = port, port + tries - 1 if port else 0
-        while True:
+        wanted = [port + n for n in range(tries)] if port else [0] * ANY_PORT_TRIES
+        for attempt, candidate in enumerate(wanted, 1):
             try:
                 await self._bind(hosts, candidate)
                 return self.port
             except OSError as exc:
                 await self.close()
-                if exc.errno != errno.EADDRINUSE or candidate >= last:
+                if exc.errno != errno.EADDRINUSE or attempt == len(wanted):
                     raise
-                candidate += 1
+        raise ValueError("tries must be at least 1")
 
     async def _bind(self, hosts: list[str], port: int) -> None:
         loop = asyncio.get_running_loop()

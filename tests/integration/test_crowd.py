@@ -31,7 +31,7 @@ async def test_a_crowd_joins_acts_and_leaves_at_once(server) -> None:
     host_token = server.identity("Host")
     room_id = server.create_room(host_token)
     host = await Member.enter(server.ws_url, room_id, host_token)
-    async with httpx.AsyncClient(base_url=server.base_url) as api:
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as api:  # 500 at once wait for the pool
         tokens = [
             response.json()["token"]
             for response in await asyncio.gather(
