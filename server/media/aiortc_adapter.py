@@ -26,6 +26,7 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParameters
+from aiortc.rtcrtpreceiver import decoder_worker
 from aiortc.rtp import RtpPacket
 from aiortc.sdp import MediaDescription, parameters_from_sdp, parameters_to_sdp
 from pylibsrtp import Session
@@ -72,7 +73,10 @@ def end_decoder_on_receive(receiver: RTCRtpReceiver) -> None:
 
     async def receive_without_decoder(parameters: RTCRtpReceiveParameters) -> None:
         await receive(parameters)
-        receiver._RTCRtpReceiver__stop_decoder()  # type: ignore[attr-defined]  # name-mangled: checked below
+        # Ask the thread to end, and let it go: joining it (aiortc's __stop_decoder) would hold the
+        # event loop until it has. Name-mangled internals, checked in check_internals.
+        receiver._RTCRtpReceiver__decoder_queue.put(None)  # type: ignore[attr-defined]
+        receiver._RTCRtpReceiver__decoder_thread = None  # type: ignore[attr-defined]
 
     receiver.receive = receive_without_decoder  # type: ignore[method-assign]
 
@@ -169,11 +173,13 @@ def payload_type(transceiver: RTCRtpTransceiver) -> int:
 class DirectRtpWriter:
     """Writes serialized RTP and RTCP to one peer: SRTP-protect, then a UDP send, on the caller's stack."""
 
-    __slots__ = ("_dtls", "_nominated")
+    __slots__ = ("_dtls", "_nominated", "_target", "_target_pair")
 
     def __init__(self, dtls: RTCDtlsTransport) -> None:
         self._dtls = dtls
         self._nominated: dict[int, CandidatePair] = dtls.transport._connection._nominated
+        self._target: tuple[int, int, Session, tuple[str, int]] | None = None
+        self._target_pair: CandidatePair | None = None  # the pair `_target` was read from
 
     def write(self, packet: bytes) -> bool:
         """Send RTP `packet`; False if the peer's transport is not (or no longer) connected."""
@@ -189,17 +195,22 @@ class DirectRtpWriter:
 
     def socket_target(self) -> tuple[int, int, Session, tuple[str, int]] | None:
         """For the C fan-out loop: (socket descriptor, srtp_t address, the pylibsrtp Session that
-        owns it, remote address) once connected on a plain UDP pair; None otherwise (TURN too)."""
+        owns it, remote address) once connected on a plain UDP pair; None otherwise (TURN too).
+        Read once per connected pair: every join rebuilds each slot's fan-out from everyone's."""
         dtls = self._dtls
         pair = self._nominated.get(1)
         if dtls._state is not DtlsState.CONNECTED or pair is None or dtls._tx_srtp is None:
             return None
+        if pair is self._target_pair:
+            return self._target
         transport = pair.protocol.transport
         socket = transport.get_extra_info("socket") if transport is not None else None
         if socket is None or isinstance(transport, TurnTransport) or socket.fileno() < 0:
             return None
         session: Session = dtls._tx_srtp
-        return socket.fileno(), int(ffi.cast("uintptr_t", session._srtp[0])), session, pair.remote_addr[:2]
+        self._target_pair = pair
+        self._target = socket.fileno(), int(ffi.cast("uintptr_t", session._srtp[0])), session, pair.remote_addr[:2]
+        return self._target
 
     def relayed(self) -> bool:
         """Whether the selected pair goes through a TURN relay (the member's or this node's)."""
@@ -343,8 +354,9 @@ def check_internals() -> None:
     )
     _require(
         "self.__decoder_thread.start()" in inspect.getsource(RTCRtpReceiver.receive)
-        and hasattr(RTCRtpReceiver, "_RTCRtpReceiver__stop_decoder"),
-        "RTCRtpReceiver.receive() starts a decoder thread that __stop_decoder() ends",
+        and "self.__decoder_queue.put(None)" in inspect.getsource(RTCRtpReceiver)
+        and "if task is None:" in inspect.getsource(decoder_worker),
+        "RTCRtpReceiver.receive() starts a decoder thread that ends on a None in its __decoder_queue",
     )
     receiver_init = inspect.getsource(RTCRtpReceiver.__init__)
     _require("self.__lsr" in receiver_init and "self.__lsr_time" in receiver_init, "RTCRtpReceiver.__lsr / __lsr_time")
