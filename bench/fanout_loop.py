@@ -46,6 +46,9 @@ class Listener:
         self.browser.setblocking(False)
         self.compiled = compiled
 
+    def ready(self) -> bool:
+        return True
+
     def socket_target(self) -> tuple | None:
         if not self.compiled:
             return None

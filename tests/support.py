@@ -333,5 +333,8 @@ class RecordingSocket:
             self.packets.append(RtpPacket.parse(packet))
         return self.connected
 
+    def ready(self) -> bool:
+        return self.connected
+
     def socket_target(self) -> None:
         return None  # the Python path; tests/unit/test_fastpath.py covers the C loop

@@ -193,6 +193,9 @@ class DirectRtpWriter:
         transport.sendto(dtls._tx_srtp.protect(packet), pair.remote_addr)
         return True
 
+    def ready(self) -> bool:
+        return self._dtls._state is DtlsState.CONNECTED
+
     def socket_target(self) -> tuple[int, int, Session, tuple[str, int]] | None:
         """For the C fan-out loop: (socket descriptor, srtp_t address, the pylibsrtp Session that
         owns it, remote address) once connected on a plain UDP pair; None otherwise (TURN too).

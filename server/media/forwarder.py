@@ -133,12 +133,16 @@ class Forwarder:
                 self._hand_over(index)
 
     def attach(self, member: MemberId, outlets: list[Outlet]) -> None:
-        """Deliver the room's slots to `member` through `outlets` (one per slot they receive)."""
+        """Deliver the room's slots to `member` through `outlets` (one per slot they receive).
+        A newcomer whose connection is not up yet joins the fan-out when it comes up (their Peer
+        calls `refresh` then), so that a join rebuilds each slot's fan-out once, not twice."""
         self._echoes.pop(member, None)  # an echo test on the outlets these replace ends with them
         for slot, outlet in zip(self.slots, outlets):
             outlet.slot, outlet.base_packets, outlet.base_octets = slot, slot.packets, slot.octets
+        replaced = member in self._outlets
         self._outlets[member] = outlets[: len(self.slots)]
-        self.refresh()
+        if replaced or any(outlet.writer.ready() for outlet in outlets):
+            self.refresh()
 
     def detach(self, member: MemberId) -> None:
         """Forget `member` entirely: no more packets to or from them."""

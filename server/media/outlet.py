@@ -22,6 +22,10 @@ class RtpWriter(Protocol):
 
     def write(self, packet: bytes) -> bool: ...
 
+    def ready(self) -> bool:
+        """Whether a packet written now can reach the member (their connection is up)."""
+        ...
+
     def socket_target(self) -> tuple[int, int, object, tuple[str, int]] | None: ...
 
 

@@ -78,6 +78,9 @@ class Recorded:
         self.sent.append((parsed.sequence_number, parsed.timestamp))
         return True
 
+    def ready(self) -> bool:
+        return True
+
     def socket_target(self) -> None:
         return None
 

@@ -40,6 +40,9 @@ class UdpListener:
         self.browser_side.settimeout(2)
         self.address = address or self.browser_side.getsockname()
 
+    def ready(self) -> bool:
+        return True
+
     def socket_target(self) -> tuple | None:
         if self.server_side.fileno() < 0:
             return None

@@ -191,3 +191,23 @@ def test_an_echo_test_returns_red_as_the_member_negotiated_it() -> None:
     echoed = with_red.packets[0]
     assert (echoed.payload_type, echoed.payload) == (120, Red.parse(payload).for_payload_type(109))
     assert (without.packets[0].payload_type, without.packets[0].payload) == (111, b"\xfcnow")
+
+
+def test_a_newcomer_joins_the_fan_out_when_their_connection_comes_up(monkeypatch) -> None:
+    forwarder = Forwarder(1)
+    attach(forwarder, "host", slots=1)
+    rebuilds: list[int] = []
+    set_fanout = forwarder._set_fanout
+    monkeypatch.setattr(forwarder, "_set_fanout", lambda index: rebuilds.append(index) or set_fanout(index))
+    connecting = RecordingSocket(connected=False)
+    forwarder.attach("ada", [Outlet(ssrc=5, payload_type=111, writer=connecting)])
+    assert rebuilds == [], "nothing can reach her yet: no slot's fan-out is rebuilt for her"
+    connecting.connected = True
+    forwarder.refresh()  # what her Peer does when her connection comes up
+    assert rebuilds == [0]
+    forwarder.allow("host", True)
+    forwarder.on_packet("host", opus(ssrc=42, seq=1, ts=960))
+    assert len(connecting.packets) == 1
+    before = len(rebuilds)
+    forwarder.attach("ada", [Outlet(ssrc=6, payload_type=111, writer=RecordingSocket(connected=False))])
+    assert len(rebuilds) == before + 1, "new outlets replacing hers are rebuilt at once, whatever their state"
