@@ -166,10 +166,7 @@ class ClubWebhooks:
         return await self.store.failures(endpoint_id)
 
     async def _hosted(self, club_id: str, caller: Identity) -> None:
-        club = await self.clubs.get(club_id)
-        membership = await self.clubs.membership(club_id, caller.id)
-        if not club.public and not membership.member:
-            raise DropinError(ErrorCode.CLUB_NOT_FOUND, "there is no such club")
+        _, membership = await self.clubs.visible(club_id, caller.id)
         if not membership.host:
             raise DropinError(ErrorCode.FORBIDDEN, "only the club's hosts can manage its webhooks")
 
@@ -258,8 +255,9 @@ class Dispatcher(Collector):
             self.outcomes["retried"] += 1
             return 0.0
         log.warning("webhooks: %s to %s given up after %d attempts: %s", webhook_id, endpoint.url, attempts, error)
-        failure = {"id": webhook_id, "type": json.loads(body)["type"], "at": time.time(), "attempts": attempts,
-                   "error": error, "body": json.loads(body)}
+        sent = json.loads(body)
+        failure = {"id": webhook_id, "type": sent["type"], "at": time.time(), "attempts": attempts,
+                   "error": error, "body": sent}
         await self.store.give_up(endpoint_id, batch, failure)
         self.outcomes["failed"] += 1
         return 0.0

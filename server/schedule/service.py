@@ -86,12 +86,12 @@ class ScheduleService:
 
     async def club(self, club_id: str, viewer: Identity | None) -> ClubOut:
         viewer_id = viewer.id if viewer else None
-        club, membership = await self._visible_club(club_id, viewer_id)
+        club, membership = await self.clubs.visible(club_id, viewer_id)
         return self._club_out(club, membership, viewer_id)
 
     async def club_page(self, club_id: str, viewer: Identity | None) -> ClubPage:
         viewer_id = viewer.id if viewer else None
-        club, membership = await self._visible_club(club_id, viewer_id)
+        club, membership = await self.clubs.visible(club_id, viewer_id)
         series = await self._visible(await self.events.of_club(club_id), viewer_id)
         now = time.time()
         meetings = sorted(
@@ -114,13 +114,13 @@ class ScheduleService:
         return await self.club(club_id, caller)
 
     async def unfollow(self, club_id: str, caller: Identity) -> ClubOut:
-        await self._visible_club(club_id, caller.id)
+        await self.clubs.visible(club_id, caller.id)
         await self.clubs.unfollow(club_id, caller.id)
         club = await self.clubs.get(club_id)
         return self._club_out(club, Membership(member=False, host=False), caller.id)
 
     async def add_host(self, club_id: str, caller: Identity, identity_id: str) -> ClubOut:
-        _, membership = await self._visible_club(club_id, caller.id)
+        _, membership = await self.clubs.visible(club_id, caller.id)
         if not membership.host:
             raise DropinError(ErrorCode.FORBIDDEN, "only the club's hosts can make someone a host")
         await self.clubs.add_host(club_id, identity_id)
@@ -133,14 +133,6 @@ class ScheduleService:
             raise DropinError(ErrorCode.CLUB_NOT_FOUND, "there is no such club")
         series = await self._visible(await self.events.of_club(club_id), viewer.id if viewer else None)
         return calendar(club.name, [await self._entry(s) for s in series], base_url)
-
-    async def _visible_club(self, club_id: str, viewer_id: str | None) -> tuple[Club, Membership]:
-        """The club and the caller's place in it; a private club is `club_not_found` to outsiders."""
-        club = await self.clubs.get(club_id)
-        membership = await self.clubs.membership(club_id, viewer_id)
-        if not club.public and not membership.member:
-            raise DropinError(ErrorCode.CLUB_NOT_FOUND, "there is no such club")
-        return club, membership
 
     def _club_out(self, club: Club, membership: Membership, viewer_id: str | None) -> ClubOut:
         return ClubOut(
@@ -160,7 +152,7 @@ class ScheduleService:
         club-only unless said otherwise. Co-hosts named by id alone must be club members."""
         club = None
         if club_id is not None:
-            club, membership = await self._visible_club(club_id, host.id)
+            club, membership = await self.clubs.visible(club_id, host.id)
             if not membership.host:
                 raise DropinError(ErrorCode.FORBIDDEN, "only the club's hosts can schedule rooms for it")
         visibility = visibility or ("club" if club is not None and not club.public else "public")

@@ -112,6 +112,14 @@ class ClubStore:
             member, host = await pipe.execute()
         return Membership(member=bool(member), host=bool(host))
 
+    async def visible(self, club_id: str, viewer_id: str | None) -> tuple[Club, Membership]:
+        """The club and the viewer's place in it; a private club is `club_not_found` to outsiders."""
+        club = await self.get(club_id)
+        membership = await self.membership(club_id, viewer_id)
+        if not club.public and not membership.member:
+            raise DropinError(ErrorCode.CLUB_NOT_FOUND, "there is no such club")
+        return club, membership
+
     async def member_names(self, club_id: str, identity_ids: list[str]) -> dict[str, str]:
         """The display names of those of `identity_ids` who are members."""
         if not identity_ids:

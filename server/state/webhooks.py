@@ -138,7 +138,7 @@ class WebhookStore:
         return cast(Endpoint, await self.get(endpoint_id))
 
     async def of_club(self, club_id: str) -> list[Endpoint]:
-        ids = sorted(cast(set[str], await self.redis.smembers(keys.club_webhooks(club_id))))
+        ids = cast(set[str], await self.redis.smembers(keys.club_webhooks(club_id)))
         endpoints = [await self.get(endpoint_id) for endpoint_id in ids]
         return sorted((e for e in endpoints if e), key=lambda e: e.created_at)
 
