@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from aiortc import RTCPeerConnection, RTCRtpTransceiver
 from aiortc.rtp import RtcpReceiverInfo, RtcpRrPacket
 
-from server.media.aiortc_adapter import DirectRtpWriter, is_rtp, silence_rtcp
+from server.media.aiortc_adapter import DirectRtpWriter, is_rtp, park_streams
 from signaling.voice import VoicePacket
 
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
@@ -41,9 +41,9 @@ TIMESTAMP_SPACE = socket.CMSG_SPACE(16)
 
 
 def quiet(pc: RTCPeerConnection) -> None:
-    """Silence aiortc's per-stream RTCP loops on a bot's peer connection (before it connects)."""
+    """Park aiortc's per-stream loops on a bot's peer connection (before it connects)."""
     for transceiver in pc.getTransceivers():
-        silence_rtcp(transceiver)
+        park_streams(transceiver)
 
 
 def extmap_id(sdp: str, uri: str) -> int | None:

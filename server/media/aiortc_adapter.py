@@ -230,25 +230,27 @@ class DirectRtpWriter:
         return True
 
 
-def silence_rtcp(transceiver: RTCRtpTransceiver) -> None:
-    """Keep aiortc's per-sender and per-receiver RTCP loops from ever waking up.
+def park_streams(transceiver: RTCRtpTransceiver) -> None:
+    """Keep aiortc's per-stream loops from running: the RTCP loops of the sender and the receiver,
+    and the sender's RTP loop.
 
-    They report on aiortc's own sending and receiving, which the forwarding core bypasses, and
-    cost a timer per stream per second; the Peer sends the reports instead. aiortc still handles
-    incoming RTCP (the speakers' sender reports among it).
+    The RTCP loops report on aiortc's own sending and receiving, which the forwarding core
+    bypasses, and cost a timer per stream per second; the Peer sends the reports instead. aiortc
+    still handles incoming RTCP (the speakers' sender reports among it). The RTP loop would wait
+    on a track whose packets the forwarder writes directly. Each loop's task ends at once, having
+    said it started and exited (stop() waits for both), so no task lingers per stream.
     """
-    for endpoint, owner in ((transceiver.sender, "RTCRtpSender"), (transceiver.receiver, "RTCRtpReceiver")):
-        started: asyncio.Event = getattr(endpoint, f"_{owner}__rtcp_started")
-        exited: asyncio.Event = getattr(endpoint, f"_{owner}__rtcp_exited")
+    loops = ((transceiver.sender, "RTCRtpSender", "rtcp"), (transceiver.receiver, "RTCRtpReceiver", "rtcp"),
+             (transceiver.sender, "RTCRtpSender", "rtp"))
+    for endpoint, owner, loop in loops:
+        started: asyncio.Event = getattr(endpoint, f"_{owner}__{loop}_started")
+        exited: asyncio.Event = getattr(endpoint, f"_{owner}__{loop}_exited")
 
-        async def idle(started: asyncio.Event = started, exited: asyncio.Event = exited) -> None:
-            started.set()  # stop() waits for these two
-            try:
-                await asyncio.Future()
-            finally:
-                exited.set()
+        async def done(*_: object, started: asyncio.Event = started, exited: asyncio.Event = exited) -> None:
+            started.set()
+            exited.set()
 
-        endpoint._run_rtcp = idle  # type: ignore[method-assign]
+        setattr(endpoint, f"_run_{loop}", done)
 
 
 def last_sender_report(receiver: RTCRtpReceiver, ssrc: int) -> tuple[int, float] | None:
@@ -340,6 +342,13 @@ def check_internals() -> None:
             and "ensure_future(self._run_rtcp())" in send,
             f"{name} starts its RTCP loop with self._run_rtcp() and signals __rtcp_started/__rtcp_exited",
         )
+    sender_init, sender = inspect.getsource(RTCRtpSender.__init__), inspect.getsource(RTCRtpSender)
+    _require(
+        "self.__rtp_started" in sender_init
+        and "self.__rtp_exited" in sender_init
+        and "ensure_future(self._run_rtp(parameters.codecs[0]))" in sender,
+        "RTCRtpSender starts its RTP loop with self._run_rtp(codec) and signals __rtp_started/__rtp_exited",
+    )
     gather = inspect.getsource(Connection.get_component_candidates)
     _require(
         list(inspect.signature(Connection.get_component_candidates).parameters) == [
@@ -360,6 +369,15 @@ def check_internals() -> None:
         and "self.__decoder_queue.put(None)" in inspect.getsource(RTCRtpReceiver)
         and "if task is None:" in inspect.getsource(decoder_worker),
         "RTCRtpReceiver.receive() starts a decoder thread that ends on a None in its __decoder_queue",
+    )
+    pc_source = inspect.getsource(RTCPeerConnection)
+    _require(
+        "self.__certificates = [RTCCertificate.generateCertificate()]" in pc_source
+        and "RTCDtlsTransport(iceTransport, self.__certificates)" in pc_source
+        and "self.__local_certificate._create_ssl_context(" in inspect.getsource(RTCDtlsTransport)
+        and "self.__local_certificate.getFingerprints()" in inspect.getsource(RTCDtlsTransport),
+        "RTCPeerConnection.__certificates go to its DTLS transports, which make their SSL context and "
+        "fingerprints from them (server/media/certificate.py)",
     )
     receiver_init = inspect.getsource(RTCRtpReceiver.__init__)
     _require("self.__lsr" in receiver_init and "self.__lsr_time" in receiver_init, "RTCRtpReceiver.__lsr / __lsr_time")

@@ -49,13 +49,14 @@ from server.media.aiortc_adapter import (
     end_decoder_on_receive,
     ice_connections,
     last_sender_report,
+    park_streams,
     payload_type,
     red_payload_type,
-    silence_rtcp,
     tap_datagrams,
     tap_receiver,
     tap_rtcp,
 )
+from server.media.certificate import use_node_certificate
 from server.media.meters import DownlinkMeter, UplinkMeter
 from server.media.outlet import Outlet
 from server.media.quality import Reading
@@ -107,6 +108,7 @@ class Peer:
         self._member = member
         self._mux = mux
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers))
+        use_node_certificate(self._pc)
         self._slot_count = slot_count
         self._on_packet = on_packet
         self._on_transport_change = on_transport_change
@@ -138,7 +140,7 @@ class Peer:
         slots = [pc.addTransceiver(ParkedTrack(), direction="sendonly") for _ in offered[1:]]
         for transceiver in [microphone, *slots]:
             transceiver.setCodecPreferences(OPUS)
-            silence_rtcp(transceiver)
+            park_streams(transceiver)
         tap_receiver(microphone.receiver, self._receive)
         end_decoder_on_receive(microphone.receiver)
         self._microphone = microphone

@@ -43,3 +43,50 @@ async def test_a_speaking_members_peer_keeps_no_decoder_thread() -> None:
         await peer.close()
         await browser.close()
         await mux.close()
+
+
+async def connected_listener(mux: UdpMux, name: str) -> tuple[Peer, RTCPeerConnection]:
+    """A Peer with a microphone and three slots, connected to an aiortc 'browser'."""
+    browser = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    browser.addTransceiver("audio", direction="sendrecv")
+    for _ in range(3):
+        browser.addTransceiver("audio", direction="recvonly")
+    await browser.setLocalDescription(await browser.createOffer())
+    peer = Peer(name, [], 3, on_packet=lambda packet, red: None, on_transport_change=lambda: None, mux=mux)
+    answer = await peer.answer(browser.localDescription.sdp)
+    await browser.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+
+    async def up() -> bool:
+        return browser.connectionState == "connected"
+
+    await wait_until(up, what=f"{name}'s connection comes up")
+    return peer, browser
+
+
+def stream_loops(peer: Peer) -> int:
+    """Tasks still running a loop of `peer`'s senders and receivers: aiortc's RTP and RTCP loops,
+    or a stand-in of ours."""
+    endpoints = [e for t in peer._pc.getTransceivers() for e in (t.sender, t.receiver)]
+    count = 0
+    for task in asyncio.all_tasks():
+        coro = task.get_coro()
+        owner = coro.cr_frame.f_locals.get("self") if coro.cr_frame is not None else None
+        count += "park_streams" in coro.__qualname__ or (
+            coro.__qualname__.split(".")[-1] in ("_run_rtp", "_run_rtcp")
+            and any(owner is endpoint for endpoint in endpoints))
+    return count
+
+
+async def test_a_peer_keeps_no_task_per_stream() -> None:
+    mux = UdpMux()
+    await mux.open(0, addresses=[machine_address()])
+    try:
+        peer, browser = await connected_listener(mux, "ada")
+        try:
+            assert len(peer._pc.getTransceivers()) == 4
+            assert stream_loops(peer) == 0, "the server's streams left RTP or RTCP loops running"
+        finally:
+            await peer.close()  # and stop() still finds its loops ended: it does not hang
+            await browser.close()
+    finally:
+        await mux.close()
