@@ -272,9 +272,10 @@ class RoomService:
             self.router.allow(room_id, event.id, False)
             self._audience_dirty.add(room_id)
         sent = wire.event(event)
+        text = m.encode(sent)
         for seat in self.seats.in_room(room_id):
             if visible_to(event, seat.member_id, seat.role):
-                seat.session.deliver(sent)
+                seat.session.deliver(sent.seq, text)
         if promoted is not None:  # a new moderator sees hands and everyone's connection from now on
             hands = (await self.store.snapshot(room_id, promoted.member_id)).hands
             promoted.session.send(m.HandsEvent(hands=[wire.hand(raised) for raised in hands]))

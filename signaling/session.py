@@ -81,7 +81,7 @@ class Session:
         self.room_id: str | None = None  # from the `joined` reply: the room and who we are in it
         self.member_id: str | None = None
         self.seq = 0
-        self._held: list[m.RoomEvent] | None = None
+        self._held: list[tuple[int, str]] | None = None  # (seq, encoded event)
         self._bucket = TokenBucket(limits.rate_per_s, limits.rate_burst)
         self._actions = TokenBucket(limits.action_rate_per_s, limits.action_burst)
         self._limited_reported_at = -RATE_LIMIT_REPORT_S
@@ -119,16 +119,17 @@ class Session:
             self._closing = True
             self._outbox.put_nowait(_Close(code))
 
-    def deliver(self, event: m.RoomEvent) -> None:
-        """Send a room event unless this client already has it (it is in the snapshot it joined with).
+    def deliver(self, seq: int, text: str) -> None:
+        """Send room event `seq`, already encoded as `text` (once for the whole room), unless this
+        client already has it (it is in the snapshot it joined with).
 
         While a join is in flight, events are held and sent after the `joined` reply.
         """
         if self._held is not None:
-            self._held.append(event)
-        elif event.seq > self.seq:
-            self.seq = event.seq
-            self.send(event)
+            self._held.append((seq, text))
+        elif seq > self.seq:
+            self.seq = seq
+            self.send_encoded(text)
 
     def error(self, re: str | None, code: ErrorCode, message: str) -> None:
         self.send(m.Error(re=re, code=code.value, message=message))
@@ -235,8 +236,8 @@ class Session:
             log_context.member.set(self.member_id)
             log.info("joined")
             held, self._held = self._held or [], None
-            for event in held:
-                self.deliver(event)
+            for seq, text in held:
+                self.deliver(seq, text)
         if kind == "leave":
             self.close()
 
