@@ -226,8 +226,9 @@ class MediaRouter:
             quality = tracker.update(reading, now)
             if quality is not None and notify is not None:
                 notify(room_id, member, quality)
+        heard = {room_id: loss_heard(room_losses) for room_id, room_losses in losses.items()}  # once a room
         for (room_id, _), peer in self._peers.items():
-            peer.listeners_loss = loss_heard(losses.get(room_id, []))
+            peer.listeners_loss = heard.get(room_id, 0.0)
 
 
 def _distribution(samples_ns: Iterable[int]) -> dict[str, float | int | None]:

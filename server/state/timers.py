@@ -25,14 +25,16 @@ from vocabulary.errors import DropinError
 
 log = logging.getLogger(__name__)
 
-POLL_S = 0.25  # how often a node looks for due jobs
+POLL_S = 0.25  # how often a node may run a job it knows is due
+LOOK_S = 1.0  # how often it asks Redis anyway: for jobs other nodes and the room scripts scheduled
 LEASE_S = 30.0  # how long a claimed job may run before another node may take it
 BATCH = 100  # the most jobs one claim takes
 
 Handler = Callable[..., Awaitable[object]]
 
 _CLAIM = """
--- KEYS: timers, running. ARGV: now, lease_s, limit. Returns the jobs due now, claimed.
+-- KEYS: timers, running. ARGV: now, lease_s, limit.
+-- Returns the jobs due now, claimed, and when the next job or lease falls due (false: none).
 local now = tonumber(ARGV[1])
 for _, job in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do
   redis.call('ZREM', KEYS[2], job)
@@ -43,7 +45,10 @@ for _, job in ipairs(due) do
   redis.call('ZREM', KEYS[1], job)
   redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), job)
 end
-return due
+local waiting = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+local lease = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')[2]
+local next_due = waiting and lease and math.min(tonumber(waiting), tonumber(lease)) or waiting or lease
+return {due, next_due and tostring(next_due) or false}
 """
 
 
@@ -60,18 +65,21 @@ class Timers:
         self._handlers: dict[str, Handler] = {}
         self._claim = redis.register_script(_CLAIM)
         self._task: asyncio.Task[None] | None = None
+        self._next_due = 0.0  # the earliest job this node knows of (wall-clock seconds)
+        self._next_look = 0.0  # when it asks Redis regardless (monotonic seconds)
 
     def handle(self, kind: str, handler: Handler) -> None:
         """Run jobs of `kind` with `handler(*arguments)`."""
         self._handlers[kind] = handler
 
     async def schedule(self, at: float, kind: str, *arguments: str) -> None:
-        await self._redis.zadd(keys.TIMERS, {job(kind, *arguments): at})
+        await self.schedule_all(at, [(kind, *arguments)])
 
     async def schedule_all(self, at: float, jobs: list[tuple[str, ...]]) -> None:
         """Schedule several jobs (`(kind, argument, ...)`) for the same time, in one call."""
         if jobs:
             await self._redis.zadd(keys.TIMERS, {job(*each): at for each in jobs})
+            self._next_due = min(self._next_due, at)
 
     def start(self) -> None:
         self._task = asyncio.create_task(every(POLL_S, self._fire_a_batch, "timers"), name="timers")
@@ -83,8 +91,10 @@ class Timers:
 
     async def fire_due(self) -> int:
         """Claim and run the jobs due now; returns how many ran."""
-        due = cast(list[str], await self._claim(keys=[keys.TIMERS, keys.TIMERS_RUNNING],
-                                                args=[time.time(), self._lease_s, BATCH]))
+        due, next_due = cast(tuple[list[str], str | None], await self._claim(
+            keys=[keys.TIMERS, keys.TIMERS_RUNNING], args=[time.time(), self._lease_s, BATCH]))
+        self._next_due = float(next_due) if next_due is not None else float("inf")
+        self._next_look = time.monotonic() + LOOK_S
         for claimed in due:
             await self._fire(claimed)
         return len(due)
@@ -106,4 +116,8 @@ class Timers:
         await self._redis.zrem(keys.TIMERS_RUNNING, claimed)
 
     async def _fire_a_batch(self) -> bool:
+        """One poll: Redis is asked only when a job this node knows of is due, or every LOOK_S (an
+        idle node made 4 claims a second, about 9 ms of CPU a second with its Redis)."""
+        if time.time() < self._next_due and time.monotonic() < self._next_look:
+            return False
         return await self.fire_due() == BATCH
