@@ -1,8 +1,9 @@
 """iCalendar (RFC 5545) export of event series, made with the icalendar library.
 
 Each series is one VEVENT: `DTSTART;TZID=<zone>` at the local start, a `DURATION`, the series'
-`RRULE` (the same text the server expands), a stable `UID`, and a `URL` to its page. A themed
-occurrence of a repeating series is an override VEVENT with the same UID and a `RECURRENCE-ID`.
+`RRULE` (the same text the server expands), a stable `UID`, a `URL` to its page, and a display
+`VALARM` 15 minutes before, so a subscriber's own calendar reminds them. A themed occurrence of
+a repeating series is an override VEVENT with the same UID and a `RECURRENCE-ID`.
 The `VTIMEZONE`s are generated from the zone database for the span the series cover.
 """
 
@@ -11,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from icalendar import Calendar, Event, vRecur
+from icalendar import Alarm, Calendar, Event, vRecur
 
 from server.domain.series import Series
 
 PRODID = "-//Dropin//Scheduled rooms//EN"
+REMIND_BEFORE = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -73,4 +75,13 @@ def _event(series: Series, start: datetime, base_url: str, theme: str | None = N
     event.add("summary", f"{series.title} — {theme}" if theme else series.title)
     event.add("description", f"Theme: {theme}\n\n{series.agenda}" if theme else series.agenda)
     event.add("url", f"{base_url}/events/{series.id}")
+    event.add_component(_reminder(series.title))
     return event
+
+
+def _reminder(title: str) -> Alarm:
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("trigger", -REMIND_BEFORE)  # relative to DTSTART
+    alarm.add("description", f"{title} starts in 15 minutes")
+    return alarm

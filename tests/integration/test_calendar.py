@@ -54,6 +54,11 @@ def test_a_weekly_series_across_the_autumn_change_in_london(server) -> None:
     assert str(master["URL"]) == f"{server.base_url}/events/{series['id']}"
     assert override["RECURRENCE-ID"].dt == datetime(2026, 10, 29, 13, 0, tzinfo=master["DTSTART"].dt.tzinfo)
     assert str(override["SUMMARY"]) == "Burning questions — Onboarding"
+    for event in (master, override):  # each occurrence reminds the subscriber 15 minutes before
+        (alarm,) = event.walk("VALARM")
+        assert str(alarm["ACTION"]) == "DISPLAY"
+        assert alarm["TRIGGER"].dt == -timedelta(minutes=15)
+        assert str(alarm["DESCRIPTION"]) == "Burning questions starts in 15 minutes"
 
     events = expanded(cal)
     assert [utc(e["DTSTART"].dt) for e in events] == [datetime.fromisoformat(o["starts_at"]) for o in occurrences]
@@ -61,6 +66,7 @@ def test_a_weekly_series_across_the_autumn_change_in_london(server) -> None:
     assert [(e.end - e.start) for e in events] == [timedelta(minutes=90)] * 4
     expected_summaries = ["Burning questions"] * 2 + ["Burning questions — Onboarding", "Burning questions"]
     assert [str(e["SUMMARY"]) for e in events] == expected_summaries
+    assert all(e.walk("VALARM") for e in events)  # expanded occurrences keep their reminder
     assert fetch(api, f"/api/events/{series['id']}/calendar.ics").to_ical() == cal.to_ical()  # stable
 
 
