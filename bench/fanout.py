@@ -10,7 +10,8 @@ and after. One row per run:
     latency p50/p99 (the speaker bot's send to the kernel's receive time at the last listener
     bot), forwarding p50/p99 (Dropin's own account, GET /api/media: from the forwarder taking the
     packet to the last listener's send; in brackets the p99 of the CPU time spent on it), server
-    CPU per listener per second in a silent room, server RSS.
+    CPU per listener per second in a silent room (all of it over the listeners, and what the
+    listeners added to the silent room before they came), server RSS.
 
 Servers: Dropin (`dropin serve`, its own Redis); Janus 1.1 VideoRoom (event_loops = 2) when the
 `janus` binary is installed; and the stock aiortc MediaRelay server in bench/relay_server.py,
@@ -67,7 +68,7 @@ from signaling.voice import voice_packets  # noqa: E402
 VOICE_S = 6.0  # each speaker's voice loops after this long
 CONNECT_AT_ONCE = 8  # listener connections a worker sets up concurrently
 DRAIN_S = 0.5
-IDLE_S = 3.0  # silence measured before the talking starts
+IDLE_S = 5.0  # silence measured before the listeners come and before the talking starts (one ICE consent cycle)
 
 
 @dataclass
@@ -92,6 +93,7 @@ class Row:
     delivered: int
     cpu_s: float
     idle_cpu_s: float  # over IDLE_S with everyone connected and nobody talking
+    base_idle_cpu_s: float  # over IDLE_S with the speakers connected, silent, before the listeners
     latency_ms: tuple[float, float] | None
     forward_us: tuple[float, float, float] | None  # Dropin's own: p50, p99 to the last send, and its CPU p99
     rss: int
@@ -110,6 +112,22 @@ class Row:
     def idle_ms_per_listener(self) -> float:
         """Server CPU per second per listener while the room is silent, in ms."""
         return self.idle_cpu_s / IDLE_S / max(1, self.connected) * 1e3
+
+    @property
+    def added_idle_ms_per_listener(self) -> float:
+        """What each listener added to the silent room's server CPU per second, in ms."""
+        return (self.idle_cpu_s - self.base_idle_cpu_s) / IDLE_S / max(1, self.connected) * 1e3
+
+    def cells(self) -> tuple[str, str, str, str]:
+        """Listeners (connected), latency, forwarding time and idle CPU, as table cells."""
+        listeners = f"{self.listeners}"
+        if self.connected != self.listeners:
+            listeners += f" ({self.connected} connected)"
+        lat = f"{self.latency_ms[0]:.1f} / {self.latency_ms[1]:.1f} ms" if self.latency_ms else "n/a"
+        fwd = ("{:.2f} / {:.2f} ms ({:.2f})".format(*(us / 1000 for us in self.forward_us))
+               if self.forward_us else "–")
+        idle = f"{self.idle_ms_per_listener:.2f} / {self.added_idle_ms_per_listener:.2f} ms/s"
+        return listeners, lat, fwd, idle
 
 
 # Bots (run in worker processes)
@@ -350,6 +368,11 @@ async def measure(label: str, target: Target, pid: int, speakers: int, listeners
         speaker_pipe = workers.spawn(speaker_worker_main, target, speakers, seconds)
         message = await receive(speaker_pipe, 120)
         target.feeds = tuple(message[1])
+        await asyncio.sleep(1.0)
+        progress(f"[{label} N={listeners}] silent room, speakers only {IDLE_S:.0f} s")
+        base_before = cpu_seconds(pid)
+        await asyncio.sleep(IDLE_S)
+        base_idle = cpu_seconds(pid) - base_before
         chunks = [list(range(listeners))[w::worker_count] for w in range(worker_count)]
         pipes = [workers.spawn(listener_worker_main, target, chunk) for chunk in chunks if chunk]
         _, warnings = await connect_listeners(f"[{label} N={listeners}]", pipes, listeners, CONNECT_S)
@@ -392,7 +415,7 @@ async def measure(label: str, target: Target, pid: int, speakers: int, listeners
         sent = sum(len(log) for log in sent_logs)
         return Row(
             server=label, speakers=speakers, listeners=listeners, sent=sent,
-            delivered=sum(packets for packets, _ in results), cpu_s=cpu, idle_cpu_s=idle_cpu,
+            delivered=sum(packets for packets, _ in results), cpu_s=cpu, idle_cpu_s=idle_cpu, base_idle_cpu_s=base_idle,
             latency_ms=latency(sent_logs, [arrivals for _, arrivals in results], unique),
             forward_us=forward_us, rss=rss, connected=len(results), turn_cpu_s=turn_cpu,
         )
@@ -468,20 +491,14 @@ async def relay_target() -> AsyncIterator[tuple[Target, int]]:
 def table(rows: list[Row]) -> str:
     lines = [
         "| server | speakers | listeners | packets sent | delivered | CPU µs / delivered packet "
-        "| latency p50 / p99 | forwarding p50 / p99 (CPU p99) | idle CPU per listener | server RSS |",
+        "| latency p50 / p99 | forwarding p50 / p99 (CPU p99) | idle CPU per listener: all / added | server RSS |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
-        lat = f"{row.latency_ms[0]:.1f} / {row.latency_ms[1]:.1f} ms" if row.latency_ms else "n/a"
-        fwd = ("{:.2f} / {:.2f} ms ({:.2f})".format(*(us / 1000 for us in row.forward_us))
-               if row.forward_us else "–")
-        listeners = (
-            f"{row.listeners}" if row.connected == row.listeners else f"{row.listeners} ({row.connected} connected)"
-        )
+        listeners, lat, fwd, idle = row.cells()
         lines.append(
             f"| {row.server} | {row.speakers} | {listeners} | {row.sent} | {row.delivery:.2%} "
-            f"| {row.us_per_packet:.1f} | {lat} | {fwd} | {row.idle_ms_per_listener:.2f} ms/s "
-            f"| {row.rss / 2**20:.0f} MB |"
+            f"| {row.us_per_packet:.1f} | {lat} | {fwd} | {idle} | {row.rss / 2**20:.0f} MB |"
         )
     return "\n".join(lines) + "\n"
 
@@ -542,7 +559,8 @@ def write_docs(rows: list[Row], command: str, repeat: int) -> None:
         "listener bots read their sockets every 5 ms instead of being woken per packet. Forwarding is Dropin's "
         "own account (`GET /api/media`): from the forwarder taking the packet to the last listener's send, and "
         "(in brackets) the p99 of the CPU time that took. Idle CPU is the server's CPU per second per listener "
-        f"over {IDLE_S:.0f} s of silence with everyone connected. " + runs + "\n\n"
+        f"over {IDLE_S:.0f} s of silence with everyone connected (all), and less that of as long a silence with "
+        "the speakers alone, before the listeners came (added: what one more listener costs). " + runs + "\n\n"
         + table(medians(rows)) + "\n" + ratios(rows)
         + ("\n![CPU µs per delivered packet against listeners](fanout.png)\n" if charted else "")
         + MARK_END
@@ -559,21 +577,16 @@ def turn_table(rows: list[Row]) -> str:
     lines = [
         "| listeners' path | speakers | listeners | packets sent | delivered | server CPU µs / delivered packet "
         "| coturn CPU µs / delivered packet | latency p50 / p99 | forwarding p50 / p99 (CPU p99) "
-        "| idle server CPU per listener |",
+        "| idle server CPU per listener: all / added |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
         path = "via coturn (relay only)" if row.server == TURN_LABEL else "direct"
-        lat = f"{row.latency_ms[0]:.1f} / {row.latency_ms[1]:.1f} ms" if row.latency_ms else "n/a"
-        fwd = ("{:.2f} / {:.2f} ms ({:.2f})".format(*(us / 1000 for us in row.forward_us))
-               if row.forward_us else "–")
         turn = f"{row.turn_cpu_s / max(1, row.delivered) * 1e6:.1f}" if row.turn_cpu_s is not None else "–"
-        listeners = (
-            f"{row.listeners}" if row.connected == row.listeners else f"{row.listeners} ({row.connected} connected)"
-        )
+        listeners, lat, fwd, idle = row.cells()
         lines.append(
             f"| {path} | {row.speakers} | {listeners} | {row.sent} | {row.delivery:.2%} | {row.us_per_packet:.1f} "
-            f"| {turn} | {lat} | {fwd} | {row.idle_ms_per_listener:.2f} ms/s |"
+            f"| {turn} | {lat} | {fwd} | {idle} |"
         )
     return "\n".join(lines) + "\n"
 
