@@ -1,0 +1,84 @@
+"""End to end: markup and script typed into names, titles, descriptions, a club and a question
+show as the text they are, everywhere they appear, and nothing in them runs.
+
+Every payload pushes onto `window.__ran` if it ever runs (an event handler, a script element, a
+`javascript:` link followed); the pages must leave it empty, show the payload literally and hold
+no element or link made from it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from playwright.async_api import Page, expect
+
+NAME = "<img src=x onerror=__ran.push('name')>"
+TITLE = "<script>__ran.push('title')</script> Q&A"
+DESCRIPTION = "javascript:__ran.push('description') <b onmouseover=__ran.push('b')>bold</b>"
+LISTENER = "<svg onload=__ran.push('listener')>"
+QUESTION = "<img src=x onerror=__ran.push('question')> <a href=\"javascript:__ran.push('a')\">see</a>"
+CLUB = "<iframe src=javascript:__ran.push('club')>"
+CLUB_ABOUT = "<style>body{display:none}</style><marquee>club</marquee>"
+
+WATCH = "window.__ran = [];"
+MADE_FROM_TEXT = "img[src='x'], svg, iframe, marquee, b, style:not(head style), a[href^='javascript:']"
+
+
+async def watched(page: Page) -> Page:
+    await page.context.add_init_script(WATCH)
+    return page
+
+
+async def nothing_ran(page: Page) -> None:
+    """No payload ran on `page`, and none became an element or a link."""
+    assert await page.evaluate("window.__ran") == []
+    assert await page.locator(f"body :is({MADE_FROM_TEXT})").count() == 0
+
+
+async def test_markup_in_names_titles_clubs_and_questions_stays_text(server, open_page) -> None:
+    host = await watched(await open_page())
+    await host.goto("/")
+    await host.get_by_label("Your name", exact=True).fill(NAME)
+    await host.get_by_label("Title", exact=True).fill(TITLE)
+    await host.get_by_label("Description (optional)", exact=True).fill(DESCRIPTION)
+    await host.get_by_role("button", name="Create room", exact=True).click()
+    await expect(host).to_have_url(re.compile(r"/rooms/[^/]+$"))
+    await host.get_by_role("button", name="Join room", exact=True).click()
+    await expect(host.get_by_text("Live — you're on stage")).to_be_visible(timeout=10_000)
+    await expect(host.get_by_role("heading", name=TITLE, exact=True)).to_be_visible()
+    await expect(host.get_by_text(DESCRIPTION, exact=True)).to_be_visible()
+    stage = host.get_by_role("region", name="Stage")
+    await expect(stage.get_by_text(NAME)).to_be_visible()
+
+    listener = await watched(await open_page())
+    await listener.goto("/")
+    await listener.get_by_label("Your name", exact=True).fill(LISTENER)
+    card = listener.get_by_role("list", name="Live now").get_by_role("listitem").filter(has_text=TITLE)
+    await expect(card.get_by_text(f"Hosted by {NAME}", exact=True)).to_be_visible(timeout=10_000)
+    await nothing_ran(listener)
+    await listener.get_by_role("button", name=f"Join {TITLE}", exact=True).click()
+    await listener.get_by_role("button", name="Join room", exact=True).click()
+    await expect(listener.get_by_role("button", name="Raise hand", exact=True)).to_be_visible(timeout=10_000)
+    await listener.get_by_label("Your question", exact=True).fill(QUESTION)
+    await listener.get_by_role("button", name="Ask", exact=True).click()
+
+    for page in (listener, host):
+        questions = page.get_by_role("list", name="Questions")
+        await expect(questions.get_by_text(QUESTION)).to_be_visible(timeout=10_000)
+        await expect(page.get_by_role("region", name="Stage").get_by_text(NAME)).to_be_visible()
+        await nothing_ran(page)
+
+    club_page = await watched(await open_page())
+    await club_page.goto("/")
+    await club_page.get_by_label("Your name", exact=True).fill(NAME)
+    await club_page.get_by_label("Club name", exact=True).fill(CLUB)
+    await club_page.get_by_label("Club description (optional)", exact=True).fill(CLUB_ABOUT)
+    await club_page.get_by_role("button", name="Create club", exact=True).click()
+    await expect(club_page).to_have_url(re.compile(r"/clubs/[^/]+$"))
+    await expect(club_page.get_by_role("heading", name=CLUB, level=1)).to_be_visible()
+    await expect(club_page.get_by_text(CLUB_ABOUT, exact=True)).to_be_visible()
+    await nothing_ran(club_page)
+    await club_page.goto("/")
+    clubs = club_page.get_by_role("list", name="Clubs")
+    await expect(clubs.get_by_text(CLUB, exact=True)).to_be_visible(timeout=10_000)
+    await nothing_ran(club_page)
