@@ -287,7 +287,8 @@ class RoomStore:
         return count, [Identity(p.id, p.name) for p in people]
 
     async def snapshot(self, room_id: str, member_id: str) -> Snapshot:
-        """The room as `member_id` sees it now: hands only for the host and moderators."""
+        """The room as `member_id` sees it now: hands only for the host and moderators. Two round
+        trips: the room's sets, then everyone they name."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hget(keys.room(room_id), "seq")
             pipe.hget(keys.members(room_id), member_id)
@@ -296,26 +297,24 @@ class RoomStore:
             pipe.hget(keys.invites(room_id), member_id)
             pipe.hvals(keys.questions(room_id))
             pipe.smembers(keys.votes(room_id))
-            seq, raw_you, stage_ids, hands, invitation, questions, votes = await pipe.execute()
+            pipe.zcard(keys.audience(room_id))
+            pipe.zrange(keys.audience(room_id), 0, AUDIENCE_PAGE - 1)
+            seq, raw_you, stage_ids, hands, invitation, questions, votes, listening, audience_ids = await pipe.execute()
         if raw_you is None:
             raise DropinError(ErrorCode.NOT_JOINED, "you are not in this room")
         you = _member(raw_you)
-        stage = [_member(raw) for raw in await self._members(room_id, stage_ids)]
-        count, names = await self.audience_page(room_id)
-        shown: list[Hand] = []
-        if you.role in (Role.HOST, Role.MODERATOR):
-            raised = [_member(raw) for raw in await self._members(room_id, [h for h, _ in hands])]
-            at = dict(hands)
-            shown = [Hand(id=p.id, name=p.name, raised_at=at[p.id]) for p in raised]
+        hand_ids = [h for h, _ in hands] if you.role in (Role.HOST, Role.MODERATOR) else []
+        named = {m.id: m for m in map(_member, await self._members(room_id, [*stage_ids, *audience_ids, *hand_ids]))}
+        at = dict(hands)
         return Snapshot(
             seq=int(seq),
             you=you,
-            hand_raised=any(h == you.id for h, _ in hands),
+            hand_raised=you.id in at,
             invitation=_invitation(invitation) if invitation else None,
-            stage=stage,
-            listening=count,
-            audience=names,
-            hands=shown,
+            stage=[named[id] for id in stage_ids if id in named],
+            listening=listening,
+            audience=[Identity(named[id].id, named[id].name) for id in audience_ids if id in named],
+            hands=[Hand(id=id, name=named[id].name, raised_at=at[id]) for id in hand_ids if id in named],
             questions=sorted((_question(q) for q in questions), key=lambda q: q.order),
             your_votes=sorted(v.split(":", 1)[0] for v in votes if v.endswith(f":{member_id}")),
         )

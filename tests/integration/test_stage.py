@@ -234,3 +234,30 @@ async def test_a_client_too_far_behind_gets_a_snapshot(server, room) -> None:
     # only the host's arrival is visible to a listener
     assert [e.type for e in again.welcome.missed] == ["member_joined"]
     await again.client.close()
+
+
+async def test_the_welcome_shows_the_stage_audience_and_to_moderators_the_hands(server, room) -> None:
+    room_id, host, ada, bo = room
+    cy_token, mo_token = server.identity("Cy"), server.identity("Mo")
+    cy = await Member.enter(server.ws_url, room_id, cy_token)
+    await cy.act("raise_hand")
+    await host.expect("hand_raised")
+    mo = await Member.enter(server.ws_url, room_id, mo_token)
+    await host.act("make_moderator", target=mo.id)
+    await mo.until(lambda view: view.you.role == "moderator")
+    await mo.client.close()
+    await cy.client.close()
+    # Both come back: what the welcome alone tells each of them
+    mo = await Member.enter(server.ws_url, room_id, mo_token)
+    cy = await Member.enter(server.ws_url, room_id, cy_token)
+    try:
+        for welcome in (mo.welcome, cy.welcome):
+            assert sorted(member.name for member in welcome.stage) == ["Host", "Mo"]
+            assert welcome.audience.count == 3
+            assert sorted(person.name for person in welcome.audience.names) == ["Ada", "Bo", "Cy"]
+        assert [hand.name for hand in mo.welcome.hands] == ["Cy"], "a moderator's welcome has the hands"
+        assert cy.welcome.hands == [], "a listener's has none"
+        assert cy.welcome.you.hand_raised and not mo.welcome.you.hand_raised
+    finally:
+        for member in (mo, cy):
+            await member.client.close()
