@@ -29,6 +29,15 @@ async def watched(page: Page) -> Page:
     return page
 
 
+async def submit_from_hallway(page: Page, fields: dict[str, str], button: str, lands_on: str) -> None:
+    """Fill the hallway's fields (by label), press `button` and wait for the page it leads to."""
+    await page.goto("/")
+    for label, value in fields.items():
+        await page.get_by_label(label, exact=True).fill(value)
+    await page.get_by_role("button", name=button, exact=True).click()
+    await expect(page).to_have_url(re.compile(lands_on))
+
+
 async def nothing_ran(page: Page) -> None:
     """No payload ran on `page`, and none became an element or a link."""
     assert await page.evaluate("window.__ran") == []
@@ -37,12 +46,8 @@ async def nothing_ran(page: Page) -> None:
 
 async def test_markup_in_names_titles_clubs_and_questions_stays_text(server, open_page) -> None:
     host = await watched(await open_page())
-    await host.goto("/")
-    await host.get_by_label("Your name", exact=True).fill(NAME)
-    await host.get_by_label("Title", exact=True).fill(TITLE)
-    await host.get_by_label("Description (optional)", exact=True).fill(DESCRIPTION)
-    await host.get_by_role("button", name="Create room", exact=True).click()
-    await expect(host).to_have_url(re.compile(r"/rooms/[^/]+$"))
+    room_form = {"Your name": NAME, "Title": TITLE, "Description (optional)": DESCRIPTION}
+    await submit_from_hallway(host, room_form, "Create room", r"/rooms/[^/]+$")
     await host.get_by_role("button", name="Join room", exact=True).click()
     await expect(host.get_by_text("Live — you're on stage")).to_be_visible(timeout=10_000)
     await expect(host.get_by_role("heading", name=TITLE, exact=True)).to_be_visible()
@@ -69,12 +74,8 @@ async def test_markup_in_names_titles_clubs_and_questions_stays_text(server, ope
         await nothing_ran(page)
 
     club_page = await watched(await open_page())
-    await club_page.goto("/")
-    await club_page.get_by_label("Your name", exact=True).fill(NAME)
-    await club_page.get_by_label("Club name", exact=True).fill(CLUB)
-    await club_page.get_by_label("Club description (optional)", exact=True).fill(CLUB_ABOUT)
-    await club_page.get_by_role("button", name="Create club", exact=True).click()
-    await expect(club_page).to_have_url(re.compile(r"/clubs/[^/]+$"))
+    club_form = {"Your name": NAME, "Club name": CLUB, "Club description (optional)": CLUB_ABOUT}
+    await submit_from_hallway(club_page, club_form, "Create club", r"/clubs/[^/]+$")
     await expect(club_page.get_by_role("heading", name=CLUB, level=1)).to_be_visible()
     await expect(club_page.get_by_text(CLUB_ABOUT, exact=True)).to_be_visible()
     await nothing_ran(club_page)
