@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from aiortc import RTCPeerConnection, RTCRtpTransceiver
 from aiortc.rtp import RtcpReceiverInfo, RtcpRrPacket
 
-from server.media.aiortc_adapter import DirectRtpWriter, is_rtp, park_streams
+from server.media.aiortc_adapter import park_streams
+from server.media.link import MediaLink, is_rtp
 from signaling.voice import VoicePacket
 
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
@@ -165,7 +166,7 @@ class RawListener:
                         times.append(received_at(ancillary))
 
     async def _report(self, dtls: object) -> None:
-        writer = DirectRtpWriter(dtls)
+        writer = MediaLink.of(dtls)
         own_ssrc = self.pc.getTransceivers()[0].sender._ssrc
         while True:
             await asyncio.sleep(REPORT_S * (0.5 + random.random()))
@@ -216,7 +217,7 @@ class RawSpeaker:
         payload_type = opus_payload_type(sdp)
         level_id, mid_id = extmap_id(sdp, AUDIO_LEVEL_URI), extmap_id(sdp, MID_URI)
         mid = (transceiver.mid or "0").encode()
-        writer = DirectRtpWriter(transceiver.sender.transport)
+        writer = MediaLink.of(transceiver.sender.transport)
         ssrc = transceiver.sender._ssrc
         loop = asyncio.get_running_loop()
         start = loop.time()

@@ -44,7 +44,8 @@ from bench.bots import RawListener, RawSpeaker, drain, quiet  # noqa: E402
 from bench.fanout import Target, Workers, connect_listener, connect_listeners, dropin_room, free_port, progress, receive  # noqa: E402
 from bench.server_profile import BUCKETS, OTHER, PROFILE_HZ, SPIES, bucket, cpu_by, leaf, spied, spy_on  # noqa: E402
 from bench.servers import DropinServer, cpu_seconds, own_cpu_seconds, process_tree, record_section  # noqa: E402
-from server.media.aiortc_adapter import ParkedTrack, is_rtp  # noqa: E402
+from server.media.aiortc_adapter import ParkedTrack  # noqa: E402
+from server.media.link import is_rtp  # noqa: E402
 from signaling import messages as m  # noqa: E402
 from signaling.client import SignalingClient  # noqa: E402
 from signaling.participant import Participant  # noqa: E402

@@ -55,7 +55,7 @@ class Listener:
         srtp = int(fastpath.ffi.cast("uintptr_t", self.session._srtp[0]))
         return self.sock.fileno(), srtp, self.session, self.browser.getsockname()
 
-    def write(self, packet: bytes) -> bool:  # the Python path: what DirectRtpWriter.write does
+    def write(self, packet: bytes) -> bool:  # the Python path: what MediaLink.write does
         self.sock.sendto(self.session.protect(packet), self.browser.getsockname())
         return True
 

@@ -1,5 +1,6 @@
-"""The aiortc adaptation: taking packets before aiortc's jitter buffer, and writing packets
-straight to a peer's SRTP session and socket, without aiortc's per-sender tasks.
+"""The aiortc adaptation: what the server changes in aiortc's peer connection so that the
+forwarding core, not aiortc, carries the media (see server/media/link.py), and how it lets the
+peer connection go once DTLS is done.
 
 This relies on aiortc and aioice internals. They are pinned (exact versions in pyproject.toml)
 and `check_internals()` fails with a clear message if an upgrade moves them; the server calls it
@@ -12,25 +13,22 @@ import asyncio
 import importlib.metadata
 import inspect
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import aioice
 import aiortc
 from aioice import stun
 from aioice.ice import CandidatePair, Connection, StunProtocol
-from aioice.turn import TurnTransport
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.codecs import CODECS
 from aiortc.mediastreams import MediaStreamError
-from aiortc.rtcdtlstransport import RTCDtlsTransport
-from aiortc.rtcdtlstransport import State as DtlsState
+from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
 from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParameters
 from aiortc.rtcrtpreceiver import decoder_worker
 from aiortc.rtp import RtpPacket
 from aiortc.sdp import MediaDescription, parameters_from_sdp, parameters_to_sdp
 from pylibsrtp import Session
-from pylibsrtp._binding import ffi  # type: ignore[import-not-found]  # pylibsrtp's cffi module has no stub
 
 PINNED = {"aiortc": "1.16.0", "aioice": "0.13.0", "pylibsrtp": "1.0.0"}
 
@@ -77,56 +75,9 @@ def end_decoder_on_receive(receiver: RTCRtpReceiver) -> None:
         # event loop until it has. Name-mangled internals, checked in check_internals.
         receiver._RTCRtpReceiver__decoder_queue.put(None)  # type: ignore[attr-defined]
         receiver._RTCRtpReceiver__decoder_thread = None  # type: ignore[attr-defined]
+        del receiver.receive  # this closure holds the receiver: no cycle for the collector to find
 
     receiver.receive = receive_without_decoder  # type: ignore[method-assign]
-
-
-def is_rtp(data: bytes) -> bool:
-    """Whether a datagram on a WebRTC socket is (S)RTP: not STUN or DTLS by its first byte, and
-    not RTCP by its packet type (RFC 5761)."""
-    return len(data) > 12 and 0x80 <= data[0] < 0xC0 and not 192 <= data[1] <= 223
-
-
-def tap_datagrams(dtls: RTCDtlsTransport, on_rtp: Callable[[RtpPacket], None]) -> None:
-    """Take SRTP packets straight from the connection's sockets (its aioice protocols, TURN
-    included): unprotected, parsed and handed to `on_rtp` on the spot, with no hop through
-    aioice's queue and aiortc's coroutines. STUN, DTLS and RTCP go on to aioice as before, and
-    so does anything before DTLS has keyed SRTP. Call once the local description is set.
-    """
-    extensions = dtls._rtp_header_extensions_map
-
-    for protocol in dtls.transport._connection._protocols:
-
-        def datagram_received(
-            data: bytes,
-            addr: tuple[Any, ...],
-            forward: Callable[[bytes, tuple[Any, ...]], None] = protocol.datagram_received,
-        ) -> None:
-            rx = dtls._rx_srtp
-            if rx is None or not is_rtp(data):
-                forward(data, addr)  # STUN, DTLS, RTCP, or RTP before SRTP is keyed
-                return
-            try:
-                packet = RtpPacket.parse(rx.unprotect(data), extensions)
-            except Exception:  # forged, replayed or malformed: dropped, as aiortc would
-                return
-            on_rtp(packet)
-
-        # method-assign: the tap replaces the method on this instance. assignment: aioice types `data`
-        # as bytes | str, but a datagram endpoint is only ever handed bytes.
-        protocol.datagram_received = datagram_received  # type: ignore[method-assign,assignment]
-
-
-def tap_rtcp(dtls: RTCDtlsTransport, on_rtcp: Callable[[bytes], None]) -> None:
-    """Hand every compound RTCP packet from the peer, unprotected, to `on_rtcp` before aiortc
-    routes it (to the microphone's receiver, which keeps the speaker's last sender report)."""
-    handle = dtls._handle_rtcp_data
-
-    async def handle_rtcp_data(data: bytes) -> None:
-        on_rtcp(data)
-        await handle(data)
-
-    dtls._handle_rtcp_data = handle_rtcp_data  # type: ignore[method-assign]
 
 
 OPUS_FMTP = {"minptime": 10, "useinbandfec": 1}  # what browsers offer, and what we answer
@@ -170,66 +121,6 @@ def payload_type(transceiver: RTCRtpTransceiver) -> int:
     return payload_type
 
 
-class DirectRtpWriter:
-    """Writes serialized RTP and RTCP to one peer: SRTP-protect, then a UDP send, on the caller's stack."""
-
-    __slots__ = ("_dtls", "_nominated", "_target", "_target_pair")
-
-    def __init__(self, dtls: RTCDtlsTransport) -> None:
-        self._dtls = dtls
-        self._nominated: dict[int, CandidatePair] = dtls.transport._connection._nominated
-        self._target: tuple[int, int, Session, tuple[str, int]] | None = None
-        self._target_pair: CandidatePair | None = None  # the pair `_target` was read from
-
-    def write(self, packet: bytes) -> bool:
-        """Send RTP `packet`; False if the peer's transport is not (or no longer) connected."""
-        dtls = self._dtls
-        if dtls._state is not DtlsState.CONNECTED:
-            return False
-        pair = self._nominated.get(1)
-        if pair is None or (transport := pair.protocol.transport) is None:
-            return False
-        # A relayed (TURN) pair's transport queues the send itself; a host pair's is a UDP socket.
-        transport.sendto(dtls._tx_srtp.protect(packet), pair.remote_addr)
-        return True
-
-    def ready(self) -> bool:
-        return self._dtls._state is DtlsState.CONNECTED
-
-    def socket_target(self) -> tuple[int, int, Session, tuple[str, int]] | None:
-        """For the C fan-out loop: (socket descriptor, srtp_t address, the pylibsrtp Session that
-        owns it, remote address) once connected on a plain UDP pair; None otherwise (TURN too).
-        Read once per connected pair: every join rebuilds each slot's fan-out from everyone's."""
-        dtls = self._dtls
-        pair = self._nominated.get(1)
-        if dtls._state is not DtlsState.CONNECTED or pair is None or dtls._tx_srtp is None:
-            return None
-        if pair is self._target_pair:
-            return self._target
-        transport = pair.protocol.transport
-        socket = transport.get_extra_info("socket") if transport is not None else None
-        if socket is None or isinstance(transport, TurnTransport) or socket.fileno() < 0:
-            return None
-        session: Session = dtls._tx_srtp
-        self._target_pair = pair
-        self._target = socket.fileno(), int(ffi.cast("uintptr_t", session._srtp[0])), session, pair.remote_addr[:2]
-        return self._target
-
-    def relayed(self) -> bool:
-        """Whether the selected pair goes through a TURN relay (the member's or this node's)."""
-        pair = self._nominated.get(1)
-        return pair is not None and "relay" in (pair.local_candidate.type, pair.remote_candidate.type)
-
-    def write_rtcp(self, packet: bytes) -> bool:
-        """Send a compound RTCP `packet` (SRTCP); False if not connected."""
-        dtls = self._dtls
-        pair = self._nominated.get(1)
-        if dtls._state is not DtlsState.CONNECTED or pair is None or pair.protocol.transport is None:
-            return False
-        pair.protocol.transport.sendto(dtls._tx_srtp.protect_rtcp(packet), pair.remote_addr)
-        return True
-
-
 def park_streams(transceiver: RTCRtpTransceiver) -> None:
     """Keep aiortc's per-stream loops from running: the RTCP loops of the sender and the receiver,
     and the sender's RTP loop.
@@ -253,11 +144,30 @@ def park_streams(transceiver: RTCRtpTransceiver) -> None:
         setattr(endpoint, f"_run_{loop}", done)
 
 
-def last_sender_report(receiver: RTCRtpReceiver, ssrc: int) -> tuple[int, float] | None:
-    """(LSR, wall-clock time it arrived) of the last RTCP sender report from `ssrc`, if any."""
-    lsr: dict[int, int] = receiver._RTCRtpReceiver__lsr  # type: ignore[attr-defined]
-    at: dict[int, float] = receiver._RTCRtpReceiver__lsr_time  # type: ignore[attr-defined]
-    return (lsr[ssrc], at[ssrc]) if ssrc in lsr and ssrc in at else None
+def release_after_handshake(dtls: RTCDtlsTransport) -> RTCIceTransport | None:
+    """Let go of all that aiortc made for a peer connection but its ICE transport, which is
+    returned, once `dtls` has connected and can need nothing more: the DTLS task ends, and the
+    peer connection, transceivers and OpenSSL connection (about 80 KB) become garbage.
+
+    Only as DTLS client (our answer's `setup:active`, which aiortc gives every offer of
+    `actpass`) with no retransmission pending: the browser's last flight completed the
+    handshake, so no flight of ours can be asked for again. The server does nothing with DTLS
+    after it (no data channel; a close alert is not needed, the websocket says who left). None,
+    and nothing let go, otherwise. Call after the transport's `start()` has returned.
+    """
+    ssl, task = dtls._ssl, dtls._task
+    if dtls._role != "client" or ssl is None or ssl.DTLSv1_get_timeout() is not None or task is None:
+        return None
+    ice = dtls.transport
+    for emitter in (dtls, ice, ice.iceGatherer):  # the peer connection's listeners hold it
+        emitter.remove_all_listeners()
+    task.cancel()
+    # Break the cycles through the transport (its task's traceback, its router's senders and
+    # receivers), so that reference counting frees it all: the router has frozen the heap since
+    # the negotiation (gc.freeze), and the collector would never look at these objects.
+    dtls._task = None
+    dtls._rtp_router = RtpRouter()
+    return ice
 
 
 class ParkedTrack(MediaStreamTrack):
@@ -307,14 +217,12 @@ def check_internals() -> None:
         "receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)" in source,
         "RTCDtlsTransport._handle_rtp_data no longer calls receiver._handle_rtp_packet",
     )
-    _require(
-        list(inspect.signature(RTCDtlsTransport._handle_rtcp_data).parameters) == ["self", "data"]
-        and "await self._handle_rtcp_data(data)" in inspect.getsource(RTCDtlsTransport._recv_next),
-        "RTCDtlsTransport._recv_next hands unprotected RTCP to self._handle_rtcp_data(data)",
-    )
-    _require(hasattr(DtlsState, "CONNECTED"), "aiortc.rtcdtlstransport.State.CONNECTED")
     init = inspect.getsource(RTCDtlsTransport.__init__)
-    _require("self._tx_srtp" in init and "self._state" in init, "RTCDtlsTransport._tx_srtp / _state")
+    _require(all(f"self.{name}" in init for name in ("_tx_srtp", "_ssl", "_role", "_task", "_rtp_router")),
+             "RTCDtlsTransport._tx_srtp / _ssl / _role / _task / _rtp_router")
+    _require("self._task = asyncio.ensure_future(self.__run())" in inspect.getsource(RTCDtlsTransport.start)
+             and "timeout = self._ssl.DTLSv1_get_timeout()" in inspect.getsource(RTCDtlsTransport._recv_next),
+             "RTCDtlsTransport.start() runs its receive loop as _task, which handles DTLS timeouts")
     _require("self._connection" in inspect.getsource(RTCIceTransport.__init__), "RTCIceTransport._connection")
     _require("self._protocols" in inspect.getsource(Connection.__init__), "aioice Connection._protocols")
     _require("def datagram_received" in inspect.getsource(StunProtocol), "aioice StunProtocol.datagram_received")
@@ -379,5 +287,3 @@ def check_internals() -> None:
         "RTCPeerConnection.__certificates go to its DTLS transports, which make their SSL context and "
         "fingerprints from them (server/media/certificate.py)",
     )
-    receiver_init = inspect.getsource(RTCRtpReceiver.__init__)
-    _require("self.__lsr" in receiver_init and "self.__lsr_time" in receiver_init, "RTCRtpReceiver.__lsr / __lsr_time")

@@ -18,7 +18,7 @@ SEQ_TS = struct.Struct("!HI")
 
 
 class RtpWriter(Protocol):
-    """Where an outlet's packets go (see aiortc_adapter.DirectRtpWriter)."""
+    """Where an outlet's packets go (see link.MediaLink)."""
 
     def write(self, packet: bytes) -> bool: ...
 

@@ -5,15 +5,22 @@ stage) followed by up to K receive-only slots. The server answers Opus (and Opus
 browser offers it: first on the microphone, after Opus on the slots), taps the microphone's
 packets before aiortc's jitter buffer, and writes each slot's packets directly (see Forwarder).
 
+aiortc negotiates the connection (SDP, ICE, the DTLS handshake); the media then goes through a
+MediaLink (server/media/link.py), and once DTLS is done the Peer lets aiortc's peer connection
+go, keeping only its ICE transport (consent freshness, the selected pair) and the SRTP sessions:
+a connected listener holds no transceivers, no OpenSSL connection and no parsed SDP.
+
 The Peer also sends the RTCP that matters: receiver reports to a speaker about their microphone
 (loss and jitter, which the browser's Opus encoder adapts its FEC to) and sender reports on the
-slots. aiortc's own per-stream RTCP loops are silenced: they would report on nothing. It reads
-the member's receiver reports on the slots, which with its own reception of their microphone
-make the `Reading` of their connection quality (server/media/meters.py).
+slots. aiortc's own per-stream RTCP loops are parked: they would report on nothing. It reads the
+member's RTCP: their receiver reports on the slots, which with its own reception of their
+microphone make the `Reading` of their connection quality (server/media/meters.py), and a
+speaker's sender reports, which its receiver reports echo.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -24,10 +31,11 @@ from aiortc import (
     RTCIceServer,
     RTCPeerConnection,
     RTCRtpSender,
-    RTCRtpTransceiver,
     RTCSessionDescription,
 )
 from aiortc.clock import current_ntp_time
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import (
     RtcpPacket,
@@ -42,21 +50,19 @@ from aiortc.rtp import (
 from aiortc.sdp import MediaDescription, SessionDescription, candidate_from_sdp
 
 from server.media.aiortc_adapter import (
-    DirectRtpWriter,
     ParkedTrack,
     answer_opus_with_fec,
     answer_red,
     end_decoder_on_receive,
     ice_connections,
-    last_sender_report,
     park_streams,
     payload_type,
     red_payload_type,
-    tap_datagrams,
+    release_after_handshake,
     tap_receiver,
-    tap_rtcp,
 )
 from server.media.certificate import use_node_certificate
+from server.media.link import MediaLink
 from server.media.meters import DownlinkMeter, UplinkMeter
 from server.media.outlet import Outlet
 from server.media.quality import Reading
@@ -107,17 +113,20 @@ class Peer:
         (None: sockets of its own)."""
         self._member = member
         self._mux = mux
-        self._pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers))
+        self._pc: RTCPeerConnection | None = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers))
         use_node_certificate(self._pc)
+        self._dtls: RTCDtlsTransport | None = None  # aiortc's, until the Peer lets it go
+        self._ice: RTCIceTransport | None = None  # what the Peer keeps of aiortc's once it has
         self._slot_count = slot_count
         self._on_packet = on_packet
         self._on_transport_change = on_transport_change
         self.outlets: list[Outlet] = []
-        self._microphone: RTCRtpTransceiver | None = None
         self._red: int | None = None  # the microphone's RED payload type, if negotiated
-        self._writer: DirectRtpWriter | None = None
+        self._link: MediaLink | None = None
+        self._ssrc = 0  # the microphone's, which our receiver reports come from
         self._cname = b""
         self._reception: dict[int, StreamStatistics] = {}
+        self._sender_reports: dict[int, tuple[int, float]] = {}  # ssrc -> (LSR, wall-clock arrival)
         self._reported = 0  # microphone packets received when the last receiver report went
         self._next_rr = 0.0
         self._next_sr = time.monotonic() + random.uniform(0, SR_INTERVAL_S)
@@ -136,6 +145,8 @@ class Peer:
         """Apply the member's offer and return the server's answer (all candidates included)."""
         offered = _audio_sections(offer_sdp, self._slot_count)
         pc = self._pc
+        if pc is None:
+            raise RuntimeError("a Peer answers one offer")
         microphone = pc.addTransceiver("audio", direction="recvonly")
         slots = [pc.addTransceiver(ParkedTrack(), direction="sendonly") for _ in offered[1:]]
         for transceiver in [microphone, *slots]:
@@ -143,7 +154,6 @@ class Peer:
             park_streams(transceiver)
         tap_receiver(microphone.receiver, self._receive)
         end_decoder_on_receive(microphone.receiver)
-        self._microphone = microphone
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             if self._mux is not None:
@@ -159,13 +169,14 @@ class Peer:
         except Exception as exc:  # whatever aiortc chokes on in a client's SDP is that client's bad input
             await self.close()
             raise DropinError(ErrorCode.BAD_SDP, f"the offer could not be applied: {exc}") from None
-        dtls.on("statechange", lambda: self._transport_changed(dtls.state))
-        tap_datagrams(dtls, lambda packet: self._receive(packet, 0))
-        tap_rtcp(dtls, self._on_rtcp)
-        self._writer = DirectRtpWriter(dtls)
+        self._dtls = dtls
+        dtls.on("statechange", lambda: self._dtls_changed(dtls))
+        link = self._link = MediaLink.of(dtls)
+        link.tap(lambda packet: self._receive(packet, 0), self._on_rtcp)
         self._red = red_payload_type(microphone)
+        self._ssrc = microphone.sender._ssrc
         self.outlets = [
-            Outlet(ssrc=slot.sender._ssrc, payload_type=payload_type(slot), writer=self._writer,
+            Outlet(ssrc=slot.sender._ssrc, payload_type=payload_type(slot), writer=link,
                    red_payload_type=red_payload_type(slot))
             for slot in slots
         ]
@@ -178,11 +189,30 @@ class Peer:
     @property
     def relayed(self) -> bool:
         """Whether the connection goes through a TURN relay (for /metrics)."""
-        return self._writer is not None and self._writer.relayed()
+        return self._link is not None and self._link.relayed()
 
-    def _transport_changed(self, state: str) -> None:
-        self._connected = state == "connected"
-        if self._connected:  # sender reports count what this member could have received
+    def _dtls_changed(self, dtls: RTCDtlsTransport) -> None:
+        if dtls.state == "connected" and self._link is not None:
+            self._link.key(dtls)
+            asyncio.get_running_loop().call_soon(self._let_go)  # once start() has returned
+        self._set_connected(dtls.state == "connected")
+
+    def _let_go(self) -> None:
+        """Keep only the ICE transport of aiortc's peer connection, if DTLS needs nothing more."""
+        if self._closed or self._dtls is None or self._link is None:
+            return
+        ice = release_after_handshake(self._dtls)
+        if ice is None:  # aiortc keeps the connection (we are DTLS server, or a flight may be resent)
+            return
+        self._link.dtls_done = True
+        ice.on("statechange", lambda: self._set_connected(ice.state not in ("failed", "closed")))
+        self._ice, self._pc, self._dtls = ice, None, None
+
+    def _set_connected(self, connected: bool) -> None:
+        if self._link is not None:
+            self._link.connected = connected
+        self._connected = connected
+        if connected:  # sender reports count what this member could have received
             for outlet in self.outlets:
                 if outlet.slot is not None:
                     outlet.base_packets, outlet.base_octets = outlet.slot.packets, outlet.slot.octets
@@ -199,13 +229,17 @@ class Peer:
         self._on_packet(packet, packet.payload_type == self._red)
 
     def _on_rtcp(self, data: bytes) -> None:
-        """RTCP from the member: their report blocks on our slots go to the downlink meter."""
+        """RTCP from the member: their report blocks on our slots go to the downlink meter; a
+        speaker's sender reports are kept for our receiver reports to echo."""
         try:
             packets = RtcpPacket.parse(data)
         except ValueError:
             return
         now = time.monotonic()
         for packet in packets:
+            if isinstance(packet, RtcpSrPacket):
+                lsr = (packet.sender_info.ntp_timestamp >> 16) & 0xFFFFFFFF
+                self._sender_reports[packet.ssrc] = (lsr, time.time())
             if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
                 for block in packet.reports:
                     if block.ssrc in self._slot_ssrcs:
@@ -225,7 +259,7 @@ class Peer:
 
     def send_reports(self, now: float) -> None:
         """Send whichever RTCP reports are due at `now` (monotonic seconds)."""
-        writer = self._writer
+        writer = self._link
         if writer is None:
             return
         if now >= self._next_rr:
@@ -235,15 +269,15 @@ class Peer:
             self._next_sr = now + SR_INTERVAL_S * random.uniform(0.5, 1.5)
             self._send_sender_reports(now, writer)
 
-    def _send_receiver_report(self, writer: DirectRtpWriter) -> None:
+    def _send_receiver_report(self, writer: MediaLink) -> None:
         received = sum(stats.packets_received for stats in self._reception.values())
-        if received == self._reported or self._microphone is None:
+        if received == self._reported:
             return
         self._reported = received
         reports = []
         for ssrc, stats in self._reception.items():
             lsr, dlsr = 0, 0
-            if (last := last_sender_report(self._microphone.receiver, ssrc)) is not None:
+            if (last := self._sender_reports.get(ssrc)) is not None:
                 lsr, dlsr = last[0], int(max(0.0, time.time() - last[1]) * 65536)
             reports.append(
                 RtcpReceiverInfo(
@@ -256,10 +290,10 @@ class Peer:
                     dlsr=dlsr,
                 )
             )
-        report = RtcpRrPacket(ssrc=self._microphone.sender._ssrc, reports=reports)
-        writer.write_rtcp(bytes(report) + self._sdes(self._microphone.sender._ssrc))
+        report = RtcpRrPacket(ssrc=self._ssrc, reports=reports)
+        writer.write_rtcp(bytes(report) + self._sdes(self._ssrc))
 
-    def _send_sender_reports(self, now: float, writer: DirectRtpWriter) -> None:
+    def _send_sender_reports(self, now: float, writer: MediaLink) -> None:
         """One compound packet: a sender report for each slot that has carried audio to this member."""
         ntp = current_ntp_time()
         packets = b""
@@ -290,11 +324,16 @@ class Peer:
             parsed = candidate_from_sdp(candidate.removeprefix("candidate:"))
         except Exception:
             raise DropinError(ErrorCode.BAD_CANDIDATE, "the ICE candidate could not be parsed") from None
+        if sdp_mid is None and sdp_mline_index is None:
+            raise DropinError(ErrorCode.BAD_CANDIDATE, "the ICE candidate names neither sdpMid nor sdpMLineIndex")
         parsed.sdpMid = sdp_mid
         parsed.sdpMLineIndex = sdp_mline_index
         try:
-            await self._pc.addIceCandidate(parsed)
-        except Exception as exc:  # aiortc refuses, e.g., a candidate with neither sdpMid nor sdpMLineIndex
+            if self._pc is not None:
+                await self._pc.addIceCandidate(parsed)
+            elif self._ice is not None:  # connected already: one ICE transport carries every section
+                await self._ice.addRemoteCandidate(parsed)
+        except Exception as exc:  # aiortc refuses, e.g., an address it cannot resolve
             raise DropinError(ErrorCode.BAD_CANDIDATE, f"the ICE candidate could not be added: {exc}") from None
 
     async def close(self) -> None:
@@ -302,6 +341,11 @@ class Peer:
         if self._closed:
             return
         self._closed = True
+        if self._ice is not None:  # the rest of aiortc's peer connection is let go already
+            await self._ice.stop()
+            return
+        if self._pc is None:
+            return
         try:
             await self._pc.close()
         except Exception:

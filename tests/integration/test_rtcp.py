@@ -40,6 +40,14 @@ async def test_speaker_gets_receiver_reports_and_listener_gets_sender_reports(se
         (report,) = await eventually(lambda: stats_of(microphone, "remote-inbound-rtp"))
         assert report.packetsReceived > 0 and 0 <= report.packetsLost <= 2, report
 
+        async def timed_report() -> list:
+            """A receiver report that echoes the speaker's last sender report (LSR and DLSR), from
+            which their browser measures the round trip."""
+            return [r for r in await stats_of(microphone, "remote-inbound-rtp") if r.roundTripTime is not None]
+
+        (report,) = await eventually(timed_report)
+        assert 0 <= report.roundTripTime < 0.5, report
+
         sender_report, received = await watching
         # The report counted what the slot had sent by then (a packet or two may still have been on
         # their way); we look within 50 ms of its arrival, and allow for a busy machine.

@@ -51,7 +51,7 @@ class UdpListener:
 
     def write(self, packet: bytes) -> bool:
         assert self.server_side.fileno() < 0, "an open UDP listener goes through the C loop"
-        return False  # as DirectRtpWriter does once the connection is gone
+        return False  # as MediaLink does once the connection is gone
 
     def receive(self) -> RtpPacket:
         return RtpPacket.parse(self.rx.unprotect(self.browser_side.recv(2048)))
