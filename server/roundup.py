@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from pydantic import BaseModel
 
 from server import wire
 from server.domain.room import Attendance, Room
-from signaling.messages import EventRef, Person, Question, Timestamp, timestamp
+from signaling.messages import ChatMessage, EventRef, Person, Question, Timestamp, timestamp
 
 LISTED = 200  # listeners named in the Markdown; the JSON has them all
+LINK = re.compile(r"https?://[^\s<>\"']+")
+TRAILING = ".,;:!?)]}"  # punctuation after a link in a sentence is not part of it (as the page has it)
+
+
+class SharedLink(BaseModel):
+    url: str
+    by: Person
+    at: Timestamp
 
 
 class StageTime(BaseModel):
@@ -39,6 +48,10 @@ class Roundup(BaseModel):
     hands_raised: int
     questions: list[Question]
     notes: str
+    chat_messages: int
+    chat_people: list[Person]  # who posted in the chat, in the order they first did
+    links: list[SharedLink]  # the links posted in the chat, in order
+    chat: list[ChatMessage]
 
     @classmethod
     def of(cls, room: Room, attendance: Attendance) -> Roundup:
@@ -55,9 +68,15 @@ class Roundup(BaseModel):
             hands_raised=attendance.hands_raised,
             questions=[wire.question(q) for q in attendance.questions],
             notes=attendance.notes,
+            chat_messages=len(attendance.chat),
+            chat_people=list({m.by.id: wire.person(m.by) for m in attendance.chat}.values()),
+            links=[SharedLink(url=url, by=wire.person(m.by), at=timestamp(m.at))
+                   for m in attendance.chat for url in _links(m.text)],
+            chat=[wire.chat_message(m) for m in attendance.chat],
         )
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, with_chat: bool = False) -> str:
+        """The round-up as Markdown; `with_chat` adds the whole chat (the host's choice)."""
         lines = [f"# {self.room.title} — round-up", ""]
         if self.room.description:
             lines += [self.room.description, ""]
@@ -73,6 +92,8 @@ class Roundup(BaseModel):
             f"- **Host:** {self.room.host}",
             f"- **Listeners:** {self.unique_listeners} in all, {self.peak_listeners} at the peak",
             f"- **Hands raised:** {self.hands_raised}",
+            f"- **Chat:** {self.chat_messages} message{'s' if self.chat_messages != 1 else ''}"
+            f" from {len(self.chat_people)} {'person' if len(self.chat_people) == 1 else 'people'}",
             "",
             "## On stage",
             "",
@@ -88,9 +109,19 @@ class Roundup(BaseModel):
             + (" (answered)" if q.answered else " (not answered)")
             for q in self.questions
         ] or ["No questions were asked."]
+        lines += ["", "## Links shared", ""]
+        lines += [f"- <{link.url}> — {link.by.name}" for link in self.links] or ["No links were shared."]
+        if with_chat:
+            lines += ["", "## Chat", ""]
+            lines += [f"- {datetime.fromisoformat(m.at):%H:%M} **{m.by.name}:** {m.text}" for m in self.chat] or [
+                "Nobody wrote in the chat."]
         if self.notes.strip():
             lines += ["", "## Host's notes", "", self.notes.strip()]
         return "\n".join(lines) + "\n"
+
+
+def _links(text: str) -> list[str]:
+    return [found.rstrip(TRAILING) for found in LINK.findall(text)]
 
 
 def _duration(seconds: float) -> str:

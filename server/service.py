@@ -160,6 +160,9 @@ class RoomService:
             hands=[wire.hand(raised) for raised in snapshot.hands],
             questions=[wire.question(asked) for asked in snapshot.questions],
             your_votes=snapshot.your_votes,
+            chat=wire.chat_state(snapshot.chat),
+            chat_recent=[wire.chat_message(posted) for posted in snapshot.chat_recent],
+            chat_more=snapshot.chat_more,
             slots=len(forwarder.slots),
             slot_holders=self._slot_holders(room_id, forwarder.assignment()),
             speaking=sorted(str(member) for member in forwarder.speaking()),
@@ -219,7 +222,19 @@ class RoomService:
                 return await act(Action.ASK, detail=text)
             case m.QuestionAction(type=action, question=question):
                 return await act(Action(action), detail=question)
+            case m.Chat(text=text):
+                return await act(Action.CHAT, detail=text)
+            case m.MessageAction(type=action, message=message):
+                return await act(Action(action), detail=message)
+            case m.SetChat(enabled=enabled, slow_s=slow_s):
+                return await act(Action.SET_CHAT, detail=f"{int(enabled)}:{slow_s}")
         raise DropinError(ErrorCode.UNKNOWN_TYPE, f"{request!r} is not a room action")
+
+    async def chat_history(self, session: Session, before: str) -> tuple[list[m.ChatMessage], bool]:
+        """A page of the room's chat before message `before`, and whether there is more."""
+        seat = self._current(session)
+        page, more = await self.store.chat_page(seat.room_id, int(before[1:]))
+        return [wire.chat_message(posted) for posted in page], more
 
     async def leave(self, session: Session) -> None:
         """Leave quietly, now; if Redis can't take it yet, as soon as it can (a leave is never lost)."""

@@ -7,7 +7,18 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from server.domain import events as e
-from server.domain.room import Hand, Identity, Invitation, Member, Question, Room, RoomSettings, Snapshot
+from server.domain.room import (
+    ChatMessage,
+    ChatState,
+    Hand,
+    Identity,
+    Invitation,
+    Member,
+    Question,
+    Room,
+    RoomSettings,
+    Snapshot,
+)
 from signaling import messages as m
 
 
@@ -31,6 +42,14 @@ def invitation(invited: Invitation) -> m.Invitation:
 def question(asked: Question) -> m.Question:
     return m.Question(id=asked.id, by=person(asked.by), text=asked.text, votes=asked.votes,
                       answered=asked.answered, asked_at=m.timestamp(asked.asked_at))
+
+
+def chat_message(posted: ChatMessage) -> m.ChatMessage:
+    return m.ChatMessage(id=posted.id, by=person(posted.by), text=posted.text, at=m.timestamp(posted.at))
+
+
+def chat_state(state: ChatState) -> m.ChatState:
+    return m.ChatState(enabled=state.enabled, slow_s=state.slow_s)
 
 
 def settings(room: RoomSettings) -> m.RoomSettings:
@@ -103,6 +122,12 @@ def event(logged: e.RoomEvent) -> m.RoomEvent:
             return m.QuestionAsked(seq=seq, question=question(asked))
         case e.QuestionUpdated(seq=seq, question=asked):
             return m.QuestionUpdated(seq=seq, question=question(asked))
+        case e.ChatPosted(seq=seq, message=posted):
+            return m.ChatPosted(seq=seq, message=chat_message(posted))
+        case e.ChatDeleted(seq=seq, id=id, by=by):
+            return m.ChatDeleted(seq=seq, id=id, by=person(by))
+        case e.ChatChanged(seq=seq, chat=state):
+            return m.ChatChanged(seq=seq, chat=chat_state(state))
         case e.HostChanged(seq=seq, host=host):
             return m.HostChanged(seq=seq, host=person(host))
         case e.RoomEnded(seq=seq):

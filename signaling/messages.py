@@ -13,6 +13,8 @@ from pydantic import Field, StringConstraints, TypeAdapter
 
 from signaling.models import MAX_SLOTS as MAX_SLOTS
 from signaling.models import Audience as Audience
+from signaling.models import ChatMessage as ChatMessage
+from signaling.models import ChatState as ChatState
 from signaling.models import EventRef as EventRef
 from signaling.models import Hand as Hand
 from signaling.models import IceServerInfo as IceServerInfo
@@ -34,6 +36,8 @@ from vocabulary.actions import Action, Subject, about
 
 PROTOCOL_VERSION = 1
 ECHO_MAX_S = 10
+CHAT_MAX_CHARS = 500
+CHAT_SLOW_MAX_S = 300
 
 
 # Client -> server requests
@@ -93,6 +97,8 @@ class Echo(Message):
 SELF_ACTIONS = about(Subject.ROOM)
 TARGET_ACTIONS = tuple(action for action in about(Subject.MEMBER) if action != Action.REMOVE)
 QUESTION_ACTIONS = about(Subject.QUESTION)
+MESSAGE_ACTIONS = about(Subject.MESSAGE)
+CHAT_ACTIONS = about(Subject.CHAT)
 
 
 class SelfAction(Message):
@@ -126,6 +132,39 @@ class QuestionAction(Message):
     question: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
+class Chat(Message):
+    """Post a message in the room's chat."""
+
+    type: Literal["chat"] = "chat"
+    id: RequestId
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=CHAT_MAX_CHARS)]
+
+
+class MessageAction(Message):
+    """(Moderators) delete a message from the room's chat."""
+
+    type: Literal[MESSAGE_ACTIONS]  # type: ignore[valid-type]  # as above
+    id: RequestId
+    message: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class SetChat(Message):
+    """(Moderators) turn the room's chat on or off, and set slow mode for listeners."""
+
+    type: Literal[CHAT_ACTIONS]  # type: ignore[valid-type]  # as above
+    id: RequestId
+    enabled: bool = True
+    slow_s: Annotated[int, Field(ge=0, le=CHAT_SLOW_MAX_S)] = 0
+
+
+class ChatHistory(Message):
+    """The chat's messages before `before` (a message id), newest last; not a room action."""
+
+    type: Literal["chat_history"] = "chat_history"
+    id: RequestId
+    before: Annotated[str, StringConstraints(pattern=r"^c[0-9]{1,9}$")]
+
+
 class Remove(Message):
     """Remove a member from the room, optionally banning them for a time or for the room's life."""
 
@@ -137,11 +176,12 @@ class Remove(Message):
 
 
 Request = Annotated[
-    Join | Offer | Candidate | Leave | Ping | Echo | SelfAction | TargetAction | Remove | Ask | QuestionAction,
+    Join | Offer | Candidate | Leave | Ping | Echo | SelfAction | TargetAction | Remove | Ask | QuestionAction
+    | Chat | MessageAction | SetChat | ChatHistory,
     Field(discriminator="type"),
 ]
 ACTION_TYPES = frozenset(action.value for action in Action)
-REQUEST_TYPES = frozenset({"join", "offer", "candidate", "leave", "ping", "echo", *ACTION_TYPES})
+REQUEST_TYPES = frozenset({"join", "offer", "candidate", "leave", "ping", "echo", "chat_history", *ACTION_TYPES})
 request_adapter: TypeAdapter[Request] = TypeAdapter(Request)
 
 
@@ -232,6 +272,29 @@ class QuestionUpdated(Message):
     question: Question
 
 
+class ChatPosted(Message):
+    type: Literal["chat_posted"] = "chat_posted"
+    seq: int
+    message: ChatMessage
+
+
+class ChatDeleted(Message):
+    """A moderator (`by`) deleted a message: everyone's page removes it."""
+
+    type: Literal["chat_deleted"] = "chat_deleted"
+    seq: int
+    id: str
+    by: Person
+
+
+class ChatChanged(Message):
+    """The chat was turned on or off, or slow mode changed."""
+
+    type: Literal["chat_changed"] = "chat_changed"
+    seq: int
+    chat: ChatState
+
+
 class HostChanged(Message):
     type: Literal["host_changed"] = "host_changed"
     seq: int
@@ -276,7 +339,8 @@ class QualityChanged(Message):
 
 RoomEvent = Annotated[
     MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded | MemberRemoved
-    | QuestionAsked | QuestionUpdated | HostChanged | RoomEnded | QualityChanged,
+    | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatChanged | HostChanged | RoomEnded
+    | QualityChanged,
     Field(discriminator="type"),
 ]
 
@@ -295,6 +359,9 @@ class Welcome(Message):
     hands: list[Hand]
     questions: list[Question] = []
     your_votes: list[str] = []
+    chat: ChatState = ChatState()
+    chat_recent: list[ChatMessage] = []  # the latest page (50) of messages, oldest first
+    chat_more: bool = False  # whether there are older ones (chat_history)
     slots: int
     slot_holders: list[SlotHolder]
     speaking: list[str] = []
@@ -325,6 +392,16 @@ class Ok(Message):
     seq: int | None = None
     slot: int | None = None
     seconds: int | None = None
+
+
+class ChatPage(Message):
+    """The reply to `chat_history`: up to a page (50) of messages, oldest first; `more` if there
+    are older ones still (ask again with the first one's id)."""
+
+    type: Literal["chat_page"] = "chat_page"
+    re: str
+    messages: list[ChatMessage]
+    more: bool
 
 
 class Pong(Message):
@@ -371,9 +448,10 @@ class SpeakersEvent(Message):
 
 
 ServerMessage = Annotated[
-    Joined | Answer | Ok | Pong | Error | AudienceEvent | HandsEvent | QualityEvent | SpeakersEvent
+    Joined | Answer | Ok | ChatPage | Pong | Error | AudienceEvent | HandsEvent | QualityEvent | SpeakersEvent
     | MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded | MemberRemoved
-    | QuestionAsked | QuestionUpdated | HostChanged | RoomEnded | QualityChanged,
+    | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatChanged | HostChanged | RoomEnded
+    | QualityChanged,
     Field(discriminator="type"),
 ]
 server_message_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)

@@ -65,6 +65,23 @@ class Question(Message):
     asked_at: Timestamp
 
 
+class ChatMessage(Message):
+    """One message in the room's chat; `id` is `c<n>`, numbered from 1 in the order posted."""
+
+    id: str
+    by: Person
+    text: str
+    at: Timestamp
+
+
+class ChatState(Message):
+    """Whether members may post (moderators always may) and slow mode: the seconds a listener
+    waits between messages (0: off; everyone waits at least a second)."""
+
+    enabled: bool = True
+    slow_s: int = 0
+
+
 class You(MemberView):
     hand_raised: bool = False
     invitation: Invitation | None = None

@@ -46,6 +46,7 @@ class RoomGateway(Protocol):
     ) -> None: ...
     async def act(self, session: Session, request: m.Message) -> int: ...
     async def echo(self, session: Session, seconds: int) -> int: ...
+    async def chat_history(self, session: Session, before: str) -> tuple[list[m.ChatMessage], bool]: ...
     async def leave(self, session: Session) -> None: ...
     async def disconnected(self, session: Session) -> None: ...
 
@@ -60,7 +61,7 @@ class Limits:
     action_burst: int = 10
 
 
-Action = m.SelfAction | m.TargetAction | m.Remove | m.Ask | m.QuestionAction
+Action = m.SelfAction | m.TargetAction | m.Remove | m.Ask | m.QuestionAction | m.Chat | m.MessageAction | m.SetChat
 """The requests that are room actions (m.ACTION_TYPES), all handed to `RoomGateway.act`."""
 
 
@@ -255,7 +256,10 @@ class Session:
                 return await self._ping(request)
             case m.Echo():
                 return await self._echo(request)
-            case m.SelfAction() | m.TargetAction() | m.Remove() | m.Ask() | m.QuestionAction():
+            case m.ChatHistory():
+                return await self._chat_history(request)
+            case (m.SelfAction() | m.TargetAction() | m.Remove() | m.Ask() | m.QuestionAction() | m.Chat()
+                  | m.MessageAction() | m.SetChat()):
                 return await self._act(request)
             case _:
                 assert_never(request)
@@ -308,6 +312,11 @@ class Session:
         self._require_joined()
         slot = await self.gateway.echo(self, request.seconds)
         return m.Ok(re=request.id, slot=slot, seconds=request.seconds)
+
+    async def _chat_history(self, request: m.ChatHistory) -> m.Message:
+        self._require_joined()
+        messages, more = await self.gateway.chat_history(self, request.before)
+        return m.ChatPage(re=request.id, messages=messages, more=more)
 
     async def _ping(self, request: m.Ping) -> m.Message:
         return m.Pong(re=request.id)

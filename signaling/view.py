@@ -19,6 +19,8 @@ class RoomView:
     stage: dict[str, m.MemberView] = field(default_factory=dict)
     hands: dict[str, m.Hand] = field(default_factory=dict)
     questions: dict[str, m.Question] = field(default_factory=dict)
+    chat: dict[str, m.ChatMessage] = field(default_factory=dict)  # the recent and live messages, in order
+    chat_state: m.ChatState = field(default_factory=m.ChatState)
     ended: bool = False
     removed: bool = False
 
@@ -31,6 +33,8 @@ class RoomView:
             stage={member.id: member for member in welcome.stage},
             hands={hand.id: hand for hand in welcome.hands},
             questions={question.id: question for question in welcome.questions},
+            chat={message.id: message for message in welcome.chat_recent},
+            chat_state=welcome.chat,
         )
 
     def apply(self, event: m.Message) -> None:
@@ -65,6 +69,12 @@ class RoomView:
             self.you = self.you.model_copy(update={"invitation": None})
         elif isinstance(event, (m.QuestionAsked, m.QuestionUpdated)):
             self.questions[event.question.id] = event.question
+        elif isinstance(event, m.ChatPosted):
+            self.chat[event.message.id] = event.message
+        elif isinstance(event, m.ChatDeleted):
+            self.chat.pop(event.id, None)
+        elif isinstance(event, m.ChatChanged):
+            self.chat_state = event.chat
         elif isinstance(event, m.HostChanged):
             self.host = event.host
         elif isinstance(event, m.RoomEnded):

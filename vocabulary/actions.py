@@ -32,6 +32,9 @@ class Action(StrEnum):
     ASK = "ask"
     UPVOTE = "upvote"
     MARK_ANSWERED = "mark_answered"
+    CHAT = "chat"
+    DELETE_MESSAGE = "delete_message"
+    SET_CHAT = "set_chat"
 
 
 class Subject(StrEnum):
@@ -41,6 +44,8 @@ class Subject(StrEnum):
     MEMBER = "member"  # another member: `target`
     QUESTION = "question"  # a question on the list: `question`
     TEXT = "text"  # something the member writes: `text`
+    MESSAGE = "message"  # a message in the room's chat: `message`
+    CHAT = "chat"  # the room's chat: `enabled` and `slow_s`
 
 
 SUBJECTS: dict[Action, Subject] = {
@@ -64,6 +69,9 @@ SUBJECTS: dict[Action, Subject] = {
     Action.ASK: Subject.TEXT,
     Action.UPVOTE: Subject.QUESTION,
     Action.MARK_ANSWERED: Subject.QUESTION,
+    Action.CHAT: Subject.TEXT,
+    Action.DELETE_MESSAGE: Subject.MESSAGE,
+    Action.SET_CHAT: Subject.CHAT,
 }
 
 

@@ -109,9 +109,10 @@ async def roundup(room_id: RoomIdPath, service: Service) -> Roundup:
     "/{room_id}/roundup.md", response_class=Response, summary="Download the round-up as Markdown",
     responses={**text_body("text/markdown", "the round-up, as an attachment"), **errors(*A_ROOM)},
 )
-async def roundup_markdown(room_id: RoomIdPath, service: Service) -> PlainTextResponse:
-    """The round-up as Markdown, to paste into a newsletter or a community post."""
-    text = (await service.roundup(room_id)).to_markdown()
+async def roundup_markdown(room_id: RoomIdPath, service: Service, chat: bool = False) -> PlainTextResponse:
+    """The round-up as Markdown, to paste into a newsletter or a community post; `chat=true` adds
+    the room's whole chat."""
+    text = (await service.roundup(room_id)).to_markdown(with_chat=chat)
     return PlainTextResponse(
         text,
         media_type="text/markdown; charset=utf-8",

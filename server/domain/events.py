@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from server.domain.room import Hand, Identity, Invitation, Member, Question, Role
+from server.domain.room import ChatMessage, ChatState, Hand, Identity, Invitation, Member, Question, Role
 
 HandOutcome = Literal["lowered", "dismissed", "invited", "on_stage", "left"]
 InviteOutcome = Literal["accepted", "declined", "lapsed", "withdrawn", "left"]
@@ -104,6 +104,32 @@ class QuestionUpdated:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChatPosted:
+    seq: int
+    message: ChatMessage
+    type: Literal["chat_posted"] = "chat_posted"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatDeleted:
+    """A moderator (`by`) deleted a message from the chat."""
+
+    seq: int
+    id: str
+    by: Identity
+    type: Literal["chat_deleted"] = "chat_deleted"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatChanged:
+    """The chat was turned on or off, or its slow mode changed."""
+
+    seq: int
+    chat: ChatState
+    type: Literal["chat_changed"] = "chat_changed"
+
+
+@dataclass(frozen=True, kw_only=True)
 class HostChanged:
     seq: int
     host: Identity
@@ -150,5 +176,6 @@ class QualityChanged:
 
 RoomEvent = (
     MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded
-    | MemberRemoved | QuestionAsked | QuestionUpdated | HostChanged | RoomEnded | QualityChanged
+    | MemberRemoved | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatChanged | HostChanged
+    | RoomEnded | QualityChanged
 )

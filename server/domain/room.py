@@ -112,6 +112,28 @@ class Question:
 
 
 @dataclass(frozen=True)
+class ChatMessage:
+    """A message in the room's chat, `c<n>` for the n-th posted."""
+
+    id: str
+    by: Identity
+    text: str
+    at: float
+
+    @property
+    def number(self) -> int:
+        return int(self.id[1:])
+
+
+@dataclass(frozen=True)
+class ChatState:
+    """Whether members may post (moderators always may), and listeners' slow mode in seconds."""
+
+    enabled: bool = True
+    slow_s: int = 0
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """The room as one member sees it, as of `seq`: hands only for the host and moderators."""
 
@@ -125,6 +147,9 @@ class Snapshot:
     hands: list[Hand]
     questions: list[Question]
     your_votes: list[str]
+    chat: ChatState
+    chat_recent: list[ChatMessage]  # the latest page, oldest first
+    chat_more: bool  # whether there are messages before it
 
 
 @dataclass(frozen=True)
@@ -143,3 +168,4 @@ class Attendance:
     hands_raised: int
     questions: list[Question]
     notes: str
+    chat: list[ChatMessage]  # what is left of the chat (deleted messages are not), in order

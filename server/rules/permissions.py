@@ -1,6 +1,7 @@
 """The permission matrix: whether a member in one role may take an action on a member in another.
 
-Actions on a question (ask, upvote, mark answered) count as actions on oneself or the room: every
+Actions on a question (ask, upvote, mark answered) or on the chat (post, delete a message, turn it
+off or slow it down) count as actions on oneself or the room: every
 action not about another member (vocabulary/actions.py) is in `_SELF`, every one that is in
 `_ON_OTHERS` (tests/unit/test_actions.py checks both).
 
@@ -35,6 +36,9 @@ _SELF: dict[Action, frozenset[Role]] = {
     Action.ASK: EVERYONE,
     Action.UPVOTE: EVERYONE,
     Action.MARK_ANSWERED: MODERATING,
+    Action.CHAT: EVERYONE,
+    Action.DELETE_MESSAGE: MODERATING,
+    Action.SET_CHAT: MODERATING,
 }
 
 # Who may act on whom: action -> {actor role: target roles}.

@@ -80,6 +80,12 @@ def votes(room_id: str) -> str:
     return f"{PREFIX}:room:{room_id}:votes"
 
 
+def chat(room_id: str) -> str:
+    """Hash: message id (`c<n>`) -> the room's chat message as JSON (a deleted one keeps its place
+    with `deleted` and no text)."""
+    return f"{PREFIX}:room:{room_id}:chat"
+
+
 def club(club_id: str) -> str:
     """Hash: id, name, description, visibility (public/private), created_by, created_at."""
     return f"{PREFIX}:club:{club_id}"
@@ -112,7 +118,7 @@ def room_keys(room_id: str, club_id: str = "", event_id: str = "") -> list[str]:
         stage(room_id), audience(room_id), hands(room_id), invites(room_id), bans(room_id),
         visitors(room_id), stage_time(room_id), questions(room_id), votes(room_id),
         club_members(club_id) if club_id else NONE, event_guests(event_id) if event_id else NONE,
-        TIMERS, quality(room_id),
+        TIMERS, quality(room_id), chat(room_id),
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 from redis.exceptions import ResponseError
@@ -26,6 +27,8 @@ _REFUSALS = {
     "not_invited": (ErrorCode.NOT_INVITED, "this room is for invited guests (or the club's members) only"),
     "question_not_found": (ErrorCode.QUESTION_NOT_FOUND, "there is no such question"),
     "already_voted": (ErrorCode.ALREADY_VOTED, "you have already upvoted that question"),
+    "chat_off": (ErrorCode.CHAT_OFF, "a moderator has turned the room's chat off"),
+    "message_not_found": (ErrorCode.MESSAGE_NOT_FOUND, "there is no such message in this room's chat"),
 }
 
 
@@ -42,6 +45,9 @@ def refused(error: ResponseError) -> DropinError:
             return DropinError(ErrorCode.BANNED, "you were removed from this room and can't rejoin it")
         when = datetime.fromtimestamp(until, UTC).strftime("%H:%M UTC")
         return DropinError(ErrorCode.BANNED, f"you were removed from this room and can rejoin after {when}")
+    if text.startswith("chat_too_soon:"):
+        wait = max(1, math.ceil(float(text.split(":", 1)[1])))
+        return DropinError(ErrorCode.CHAT_TOO_SOON, f"too soon after your last message: you can post again in {wait} s")
     code, message = _REFUSALS.get(text, (ErrorCode.INTERNAL, text))
     return DropinError(code, message)
 

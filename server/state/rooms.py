@@ -25,6 +25,7 @@ from server.domain.events import Quality, RoomEvent
 from server.domain.ids import new_id
 from server.domain.room import (
     Attendance,
+    ChatMessage,
     Hand,
     Identity,
     Invitation,
@@ -38,7 +39,7 @@ from server.domain.room import (
 )
 from server.rules.admission import ADMITTED_BY
 from server.rules.permissions import permitted
-from server.state import keys, log
+from server.state import chat, keys, log
 from server.state.refusals import refused
 from server.state.webhooks import lua_source
 from vocabulary.actions import Action
@@ -288,7 +289,7 @@ class RoomStore:
 
     async def snapshot(self, room_id: str, member_id: str) -> Snapshot:
         """The room as `member_id` sees it now: hands only for the host and moderators. Two round
-        trips: the room's sets, then everyone they name."""
+        trips: the room's sets, then everyone they name and the chat's latest page."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hget(keys.room(room_id), "seq")
             pipe.hget(keys.members(room_id), member_id)
@@ -299,12 +300,19 @@ class RoomStore:
             pipe.smembers(keys.votes(room_id))
             pipe.zcard(keys.audience(room_id))
             pipe.zrange(keys.audience(room_id), 0, AUDIENCE_PAGE - 1)
-            seq, raw_you, stage_ids, hands, invitation, questions, votes, listening, audience_ids = await pipe.execute()
+            pipe.hmget(keys.room(room_id), *chat.STATE_FIELDS)
+            (seq, raw_you, stage_ids, hands, invitation, questions, votes, listening, audience_ids,
+             (chat_off, chat_slow_s, chat_posted)) = await pipe.execute()
         if raw_you is None:
             raise DropinError(ErrorCode.NOT_JOINED, "you are not in this room")
         you = _member(raw_you)
         hand_ids = [h for h, _ in hands] if you.role in (Role.HOST, Role.MODERATOR) else []
-        named = {m.id: m for m in map(_member, await self._members(room_id, [*stage_ids, *audience_ids, *hand_ids]))}
+        async with self.redis.pipeline(transaction=False) as pipe:  # HMGET needs a field: you, and c0 (never one)
+            pipe.hmget(keys.members(room_id), [*stage_ids, *audience_ids, *hand_ids, you.id])
+            recent_ids = chat.page_ids(int(chat_posted or 0) + 1)
+            pipe.hmget(keys.chat(room_id), recent_ids or ["c0"])
+            found, recent = await pipe.execute()
+        named = {m.id: m for m in map(_member, (raw for raw in found if raw is not None))}
         at = dict(hands)
         return Snapshot(
             seq=int(seq),
@@ -317,14 +325,26 @@ class RoomStore:
             hands=[Hand(id=id, name=named[id].name, raised_at=at[id]) for id in hand_ids if id in named],
             questions=sorted((_question(q) for q in questions), key=lambda q: q.order),
             your_votes=sorted(v.split(":", 1)[0] for v in votes if v.endswith(f":{member_id}")),
+            chat=chat.state(chat_off, chat_slow_s),
+            chat_recent=chat.page(recent),
+            chat_more=chat.earlier(recent_ids),
         )
+
+    async def chat_page(self, room_id: str, before: int) -> tuple[list[ChatMessage], bool]:
+        """The chat's messages before number `before`, oldest first, and whether there are older."""
+        ids = chat.page_ids(before)
+        if not ids:
+            return [], False
+        found = cast(list[str | None], await self.redis.hmget(keys.chat(room_id), ids))
+        return chat.page(found), chat.earlier(ids)
 
     async def events_since(self, room_id: str, last_seq: int, upto: int) -> list[RoomEvent] | None:
         """The room's events after `last_seq` up to `upto`, or None if the log no longer has them all."""
         return await log.events_since(self.redis, room_id, last_seq, upto)
 
     async def attendance(self, room_id: str) -> Attendance:
-        """What happened in the room so far: listeners, stage time, hands, questions, the host's notes."""
+        """What happened in the room so far: listeners, stage time, hands, questions, the host's
+        notes, the chat."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.exists(keys.room(room_id))
             pipe.hmget(keys.room(room_id), "peak_listeners", "hands_raised", "notes")
@@ -332,7 +352,8 @@ class RoomStore:
             pipe.hgetall(keys.stage_time(room_id))
             pipe.hvals(keys.questions(room_id))
             pipe.zrange(keys.stage(room_id), 0, -1)
-            exists, (peak, hands, notes), visitors, stage_time, questions, on_stage = await pipe.execute()
+            pipe.hvals(keys.chat(room_id))
+            exists, (peak, hands, notes), visitors, stage_time, questions, on_stage, chatted = await pipe.execute()
         if not exists:
             raise DropinError(ErrorCode.ROOM_NOT_FOUND, "there is no such room")
         seconds = {id: json.loads(raw) for id, raw in stage_time.items()}
@@ -351,6 +372,7 @@ class RoomStore:
             hands_raised=int(hands or 0),
             questions=sorted((_question(q) for q in questions), key=lambda q: q.order),
             notes=notes or "",
+            chat=sorted(chat.page(chatted), key=lambda message: message.number),
         )
 
     async def set_notes(self, room_id: str, actor: Identity, notes: str) -> str:

@@ -1,5 +1,5 @@
-"""End to end: markup and script typed into names, titles, descriptions, a club and a question
-show as the text they are, everywhere they appear, and nothing in them runs.
+"""End to end: markup and script typed into names, titles, descriptions, a club, a question and
+the chat show as the text they are, everywhere they appear, and nothing in them runs.
 
 Every payload pushes onto `window.__ran` if it ever runs (an event handler, a script element, a
 `javascript:` link followed); the pages must leave it empty, show the payload literally and hold
@@ -17,6 +17,7 @@ TITLE = "<script>__ran.push('title')</script> Q&A"
 DESCRIPTION = "javascript:__ran.push('description') <b onmouseover=__ran.push('b')>bold</b>"
 LISTENER = "<svg onload=__ran.push('listener')>"
 QUESTION = "<img src=x onerror=__ran.push('question')> <a href=\"javascript:__ran.push('a')\">see</a>"
+CHAT = "<img src=x onerror=__ran.push('chat')> javascript:__ran.push('chat-link') see https://example.org/notes"
 CLUB = "<iframe src=javascript:__ran.push('club')>"
 CLUB_ABOUT = "<style>body{display:none}</style><marquee>club</marquee>"
 
@@ -44,7 +45,7 @@ async def nothing_ran(page: Page) -> None:
     assert await page.locator(f"body :is({MADE_FROM_TEXT})").count() == 0
 
 
-async def test_markup_in_names_titles_clubs_and_questions_stays_text(server, open_page) -> None:
+async def test_markup_in_names_titles_clubs_questions_and_chat_stays_text(server, open_page) -> None:
     host = await watched(await open_page())
     room_form = {"Your name": NAME, "Title": TITLE, "Description (optional)": DESCRIPTION}
     await submit_from_hallway(host, room_form, "Create room", r"/rooms/[^/]+$")
@@ -67,11 +68,18 @@ async def test_markup_in_names_titles_clubs_and_questions_stays_text(server, ope
     await listener.get_by_label("Your question", exact=True).fill(QUESTION)
     await listener.get_by_role("button", name="Ask", exact=True).click()
 
+    await listener.get_by_label("Message", exact=True).fill(CHAT)
+    await listener.get_by_role("button", name="Send", exact=True).click()
+
     for page in (listener, host):
         questions = page.get_by_role("list", name="Questions")
         await expect(questions.get_by_text(QUESTION)).to_be_visible(timeout=10_000)
+        chat = page.get_by_role("list", name="Chat")
+        await expect(chat.get_by_text(CHAT)).to_be_visible(timeout=10_000)
+        await expect(chat.get_by_role("link")).to_have_count(1)  # the https one alone
         await expect(page.get_by_role("region", name="Stage").get_by_text(NAME)).to_be_visible()
         await nothing_ran(page)
+    await expect(host.get_by_role("list", name="Chat").get_by_text(LISTENER)).to_be_visible()  # the author's name
 
     club_page = await watched(await open_page())
     club_form = {"Your name": NAME, "Club name": CLUB, "Club description (optional)": CLUB_ABOUT}

@@ -36,6 +36,9 @@ ALLOWED: dict[str, set[tuple[str, str | None]]] = {
     "ask": {(H, None), (M, None), (S, None), (L, None)},
     "upvote": {(H, None), (M, None), (S, None), (L, None)},
     "mark_answered": {(H, None), (M, None)},
+    "chat": {(H, None), (M, None), (S, None), (L, None)},
+    "delete_message": {(H, None), (M, None)},
+    "set_chat": {(H, None), (M, None)},
 }
 
 CELLS = list(itertools.product(Action, ROLES, [None, *ROLES]))

@@ -29,6 +29,8 @@ const PHRASES = {
   // Questions
   already_voted: "You've already upvoted that question.",
   question_not_found: 'That question is no longer in the room.',
+  chat_off: 'A moderator has turned the chat off for now.',
+  message_not_found: 'That message is no longer in the chat.',
   // Clubs, events and invites (REST)
   unauthorized: 'Please enter your name first, then try again.',
   token_expired: 'Your sign-in has expired. Please enter your name again.',

@@ -85,8 +85,18 @@ export const MATRIX = {
       "moderator",
       "speaker"
     ],
+    "chat": [
+      "host",
+      "listener",
+      "moderator",
+      "speaker"
+    ],
     "decline_invite": [
       "listener"
+    ],
+    "delete_message": [
+      "host",
+      "moderator"
     ],
     "end_room": [
       "host"
@@ -113,6 +123,10 @@ export const MATRIX = {
     ],
     "raise_hand": [
       "listener"
+    ],
+    "set_chat": [
+      "host",
+      "moderator"
     ],
     "unmute_self": [
       "host",

@@ -7,7 +7,7 @@ import { isOnStage } from './permissions.js';
 import { refreshMenu } from './room-members.js';
 import { syncMic } from './room-mic.js';
 import {
-  AUDIENCE_PAGE, renderAudience, renderHands, renderQuestions, renderRoomInfo, renderStage, renderYou,
+  AUDIENCE_PAGE, renderAudience, renderChat, renderHands, renderQuestions, renderRoomInfo, renderStage, renderYou,
 } from './room-render.js';
 import { removedFromRoom, roomEnded } from './room-visit.js';
 import { note, roomPath, ui } from './room-view.js';
@@ -67,6 +67,7 @@ function renderAll(s) {
   renderHands(s);
   renderStage(s);
   renderQuestions(s);
+  renderChat(s);
   renderAudience(s);
   refreshMenu(s);
 }

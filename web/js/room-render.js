@@ -1,7 +1,8 @@
 // Rendering a visit's RoomState: the room's title, your own panel, the stage, the audience,
-// raised hands and questions. Buttons in the rows call the actions the page binds once
+// raised hands, questions and the chat. Buttons in the rows call the actions the page binds once
 // (bindRenderActions), so this module sends nothing itself.
 
+import { showChat } from './chat.js';
 import { fromTemplate, clearList, h, syncChildren } from './dom.js';
 import { isModerator, isOnStage, memberActions } from './permissions.js';
 import { showQuestions } from './questions.js';
@@ -11,7 +12,8 @@ export const AUDIENCE_PAGE = 50;
 /** Your own uplink levels at which the page warns that you may be hard to hear. */
 const UP_TROUBLE = new Set(['poor', 'lost']);
 
-/** {openMemberMenu(button), invite(id), dismissHand(id), upvote(id), markAnswered(id), inviteAsker(id)} */
+/** {openMemberMenu(button), invite(id), dismissHand(id), upvote(id), markAnswered(id), inviteAsker(id),
+ * deleteMessage(id)} */
 let actions = null;
 
 export function bindRenderActions(bound) {
@@ -244,4 +246,26 @@ export function renderQuestions(s) {
     markAnswered: actions.markAnswered,
     inviteAsker: actions.inviteAsker,
   });
+}
+
+/** The chat: its messages, whether it is on or slowed, the form (off for you when it is) and, for
+ * moderators, its settings. Keeps the list scrolled to the newest message if it was there. */
+export function renderChat(s) {
+  const { state } = s;
+  const list = ui.chatList;
+  const atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  showChat(list, ui.chatEmpty, state, { deleteMessage: actions.deleteMessage });
+  if (atEnd) list.scrollTop = list.scrollHeight;
+  ui.chatEarlier.hidden = !state.chatMore;
+  const { enabled, slow_s: slow } = state.chatState;
+  const moderator = isModerator(state.you.role);
+  ui.chatStatus.textContent = !enabled
+    ? (moderator ? 'Chat is off for everyone but moderators.' : 'A moderator has turned the chat off.')
+    : slow > 0 ? `Slow mode: listeners may send one message every ${slow} s.` : '';
+  ui.chatStatus.hidden = !ui.chatStatus.textContent;
+  ui.chatSend.disabled = !enabled && !moderator;
+  ui.chatText.disabled = !enabled && !moderator;
+  ui.chatSettings.hidden = !moderator;
+  if (document.activeElement !== ui.chatEnabled) ui.chatEnabled.checked = enabled;
+  if (document.activeElement !== ui.chatSlow) ui.chatSlow.value = String(slow);
 }

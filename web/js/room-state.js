@@ -15,6 +15,11 @@ export function byVotes(a, b) {
   return a.asked_at < b.asked_at ? -1 : a.asked_at > b.asked_at ? 1 : 0;
 }
 
+/** A chat message's number: c12 -> 12 (Infinity for none, so everything held is earlier). */
+function chatNumber(message) {
+  return message ? Number(message.id.slice(1)) : Infinity;
+}
+
 export class RoomState {
   constructor() {
     /** RoomInfo, with `settings`. */
@@ -38,6 +43,13 @@ export class RoomState {
     this.questions = new Map();
     /** ids of the questions you upvoted. */
     this.yourVotes = new Set();
+    /** id -> chat message ({id, by: {id, name}, text, at}), oldest first: the latest page and what
+     * came since, and earlier pages as they are asked for. */
+    this.chat = new Map();
+    /** Whether members may post (moderators always may), and listeners' slow mode in seconds. */
+    this.chatState = { enabled: true, slow_s: 0 };
+    /** Whether the chat has messages before the first one held. */
+    this.chatMore = false;
     /** id -> Quality of a member's connection ({level, down, up, rtt_ms}): every member's for
      * moderators, only your own for anyone else. */
     this.quality = new Map();
@@ -52,6 +64,22 @@ export class RoomState {
 
   nameOf(id) {
     return this._names.get(id) ?? 'Someone';
+  }
+
+  /** Puts an earlier page of chat (oldest first) in front of what is held; `more` if there are
+   * older messages still. */
+  addEarlierChat(messages, more) {
+    this.chat = new Map([...messages.map((message) => [message.id, message]), ...this.chat]);
+    this.chatMore = more;
+  }
+
+  _setChat(recent, more, resumed) {
+    // A resumed visit keeps the earlier pages it had, where they join the snapshot's page.
+    const first = chatNumber(recent[0]);
+    const kept = resumed ? [...this.chat.values()].filter((message) => chatNumber(message) < first) : [];
+    const joins = kept.length > 0 && (first === Infinity || chatNumber(kept.at(-1)) >= first - 1);
+    this.chat = new Map([...(joins ? kept : []), ...recent].map((message) => [message.id, message]));
+    this.chatMore = joins ? this.chatMore : more;
   }
 
   /** The questions in the order to show them: most votes first, then the oldest. */
@@ -89,6 +117,8 @@ export class RoomState {
     this.hands = [...(joined.hands ?? [])].sort(byRaisedAt);
     this.questions = new Map((joined.questions ?? []).map((question) => [question.id, question]));
     this.yourVotes = new Set(joined.your_votes ?? []);
+    this.chatState = joined.chat ?? { enabled: true, slow_s: 0 };
+    this._setChat(joined.chat_recent ?? [], Boolean(joined.chat_more), joined.resumed);
     this.quality = new Map(Object.entries(joined.quality ?? {}));
     this._setSpeakers(joined.speaking, joined.slot_holders);
     this._remember(this.you, ...this.stage.values(), ...this.audienceNames, ...this.hands);
@@ -200,6 +230,22 @@ export class RoomState {
   _on_question_updated({ question }) {
     this.questions.set(question.id, question);
     return [];
+  }
+
+  _on_chat_posted({ message }) {
+    this.chat.set(message.id, message);
+    this._remember(message.by);
+    return [{ kind: 'chat_posted', message }];
+  }
+
+  _on_chat_deleted({ id }) {
+    this.chat.delete(id);
+    return [];
+  }
+
+  _on_chat_changed({ chat }) {
+    this.chatState = chat;
+    return [{ kind: 'chat_changed', chat }];
   }
 
   _on_host_changed({ host }) {

@@ -78,6 +78,7 @@ export function enterRoom() {
   clearList(ui.audienceList);
   clearList(ui.handsList);
   clearList(ui.questionsList);
+  clearList(ui.chatList);
   ui.askError.textContent = '';
   setStatus('Connecting…');
   showView('room-view');

@@ -4,7 +4,7 @@
 //
 // The modules, each importing only those before it:
 //   room-view       the page's elements, status, errors and notes
-//   room-render     drawing the state: you, stage, audience, hands, questions
+//   room-render     drawing the state: you, stage, audience, hands, questions, chat
 //   room-audio      the room's audio: autoplay, volume, output device, device lists
 //   room-mic        the microphone, its device and its level meter
 //   room-peer       the peer connection: ICE deadline and replacement in place
@@ -14,7 +14,7 @@
 //   room-stage      hands, invitations, muting yourself, leaving the stage
 //   room-echo       "Test my microphone"
 //   room-connection the websocket, joining and reconnecting
-//   room            this page: joining, leaving, asking, and the buttons' wiring
+//   room            this page: joining, leaving, asking, chatting, and the buttons' wiring
 
 import { api, ensureIdentity, getIdentity } from './api.js';
 import { confirmed } from './confirm.js';
@@ -27,7 +27,7 @@ import { showDeviceChoices } from './room-audio.js';
 import { testMic } from './room-echo.js';
 import { chooseMic } from './room-mic.js';
 import { retryMedia } from './room-peer.js';
-import { bindRenderActions, renderRoomInfo } from './room-render.js';
+import { bindRenderActions, renderChat, renderRoomInfo } from './room-render.js';
 import { answerInvite, leaveStage, muteAll, toggleHand, toggleMute } from './room-stage.js';
 import {
   act, currentVisit, joinFailed, once, roomEnded, showMissing, startVisit, teardown,
@@ -36,6 +36,7 @@ import { note, roomId, roomPath, setError, setStatus, showView, ui } from './roo
 
 const LEAVE_WAIT_MS = 2_000;
 const updateQuestionLeft = showCharactersLeft(ui.question, ui.questionLeft);
+const updateChatLeft = showCharactersLeft(ui.chatText, ui.chatLeft);
 
 function setJoining(joining) {
   ui.joinButton.disabled = joining;
@@ -94,34 +95,41 @@ async function endRoom() {
   });
 }
 
+// ---- what members type: questions and chat --------------------------------
+
+/**
+ * Sends the trimmed text of a form's `field` as a `type` request ({text}), with its `button` busy
+ * meanwhile and what went wrong in its `error` line; the reply, or null.
+ */
+async function sendText(s, type, { field, button, error, empty, tooLong }) {
+  const text = field.value.trim();
+  error.textContent = '';
+  if (!text || text.length > field.maxLength) {
+    error.textContent = text ? tooLong : empty;
+    field.focus();
+    return null;
+  }
+  button.disabled = true;
+  const { reply, error: refused } = await act(s, type, { text }, { silent: true });
+  button.disabled = false;
+  if (s.closed) return null;
+  if (refused && refused.code !== 'room_ended') error.textContent = describeError(refused);
+  return reply ?? null;
+}
+
 // ---- questions ------------------------------------------------------------
 
 function ask(event) {
   event.preventDefault();
   return once('ask', async (s) => {
-    const text = ui.question.value.trim();
-    ui.askError.textContent = '';
-    if (!text) {
-      ui.askError.textContent = 'Please type your question first.';
-      ui.question.focus();
-      return;
-    }
-    if (text.length > ui.question.maxLength) {
-      ui.askError.textContent = `Please keep your question to ${ui.question.maxLength} characters.`;
-      ui.question.focus();
-      return;
-    }
-    ui.askButton.disabled = true;
-    const { reply, error } = await act(s, 'ask', { text }, { silent: true });
-    ui.askButton.disabled = false;
-    if (s.closed) return;
-    if (reply) {
-      ui.question.value = '';
-      updateQuestionLeft();
-      note('Your question is in the list.');
-      return;
-    }
-    if (error?.code !== 'room_ended') ui.askError.textContent = describeError(error);
+    const reply = await sendText(s, 'ask', {
+      field: ui.question, button: ui.askButton, error: ui.askError, empty: 'Please type your question first.',
+      tooLong: `Please keep your question to ${ui.question.maxLength} characters.`,
+    });
+    if (!reply) return;
+    ui.question.value = '';
+    updateQuestionLeft();
+    note('Your question is in the list.');
   });
 }
 
@@ -150,6 +158,52 @@ function upvote(questionId) {
 function markAnswered(questionId) {
   return once(`answered:${questionId}`, async (s) => {
     if (questionId) await act(s, 'mark_answered', { question: questionId });
+  });
+}
+
+// ---- chat -----------------------------------------------------------------
+
+function sendChat(event) {
+  event.preventDefault();
+  return once('chat', async (s) => {
+    const reply = await sendText(s, 'chat', {
+      field: ui.chatText, button: ui.chatSend, error: ui.chatError, empty: '',
+      tooLong: `Please keep a message to ${ui.chatText.maxLength} characters.`,
+    });
+    if (s.closed) return;
+    renderChat(s); // the button stays off while the chat is off for you
+    if (!reply) return;
+    ui.chatText.value = '';
+    updateChatLeft();
+    ui.chatText.focus();
+  });
+}
+
+function deleteMessage(messageId) {
+  return once(`delete:${messageId}`, async (s) => {
+    if (messageId) await act(s, 'delete_message', { message: messageId });
+  });
+}
+
+function setChat() {
+  return once('set_chat', async (s) => {
+    const { error } = await act(s, 'set_chat', { enabled: ui.chatEnabled.checked, slow_s: Number(ui.chatSlow.value) });
+    if (error) renderChat(s); // back to what the room has
+  });
+}
+
+/** Asks for the page of messages before the earliest one shown. */
+function showEarlierChat() {
+  return once('chat_history', async (s) => {
+    const first = s.state.chat.keys().next().value;
+    if (!first) return;
+    const { reply } = await act(s, 'chat_history', { before: first });
+    if (!reply || s.closed) return;
+    const list = ui.chatList;
+    const fromBottom = list.scrollHeight - list.scrollTop;
+    s.state.addEarlierChat(reply.messages, reply.more);
+    renderChat(s);
+    list.scrollTop = list.scrollHeight - fromBottom; // keep what was in view where it was
   });
 }
 
@@ -200,10 +254,15 @@ bindRenderActions({
   inviteAsker: actOn('invite'),
   upvote,
   markAnswered,
+  deleteMessage,
 });
 ui.name.value = getIdentity()?.name ?? '';
 ui.roundupLink.href = `/rooms/${encodeURIComponent(roomId)}/roundup`;
 ui.askForm.addEventListener('submit', ask);
+ui.chatForm.addEventListener('submit', sendChat);
+ui.chatEarlier.addEventListener('click', showEarlierChat);
+ui.chatEnabled.addEventListener('change', setChat);
+ui.chatSlow.addEventListener('change', setChat);
 ui.joinForm.addEventListener('submit', (event) => {
   event.preventDefault();
   join();

@@ -2,7 +2,8 @@
 // writes notes here; anyone can download it as Markdown or JSON.
 
 import { api, getIdentity, getToken } from './api.js';
-import { $, h, pathPart } from './dom.js';
+import { withLinks } from './chat.js';
+import { $, h, pathPart, plural } from './dom.js';
 import { describeError } from './errors.js';
 import { byVotes } from './room-state.js';
 import { formatDateTime, formatDuration } from './time.js';
@@ -32,6 +33,11 @@ const ui = {
   listenersEmpty: $('listeners-empty'),
   questions: $('questions-list'),
   questionsEmpty: $('questions-empty'),
+  chatCount: $('chat-count'),
+  links: $('links-list'),
+  linksEmpty: $('links-empty'),
+  withChatField: $('with-chat-field'),
+  withChat: $('with-chat'),
   notesText: $('notes-text'),
   notesForm: $('notes-form'),
   notes: $('notes'),
@@ -62,6 +68,12 @@ function render(roundup, room) {
   ui.peak.textContent = String(roundup.peak_listeners ?? 0);
   ui.unique.textContent = String(roundup.unique_listeners ?? 0);
   ui.hands.textContent = String(roundup.hands_raised ?? 0);
+  const people = roundup.chat_people?.length ?? 0;
+  ui.chatCount.textContent = `${plural(roundup.chat_messages ?? 0, 'message')} from ${plural(people, 'person', 'people')}`;
+  const links = roundup.links ?? [];
+  ui.links.replaceChildren(...links.map((shared) =>
+    h('li', { class: 'person' }, withLinks(shared.url), ` — ${shared.by.name}`)));
+  ui.linksEmpty.hidden = links.length > 0;
 
   const stage = roundup.stage ?? [];
   ui.stage.replaceChildren(...stage.map((person) =>
@@ -86,7 +98,8 @@ function render(roundup, room) {
   const me = getToken() ? getIdentity() : null;
   const host = Boolean(me && room?.host?.id === me.id);
   renderNotes(roundup.notes ?? '', host);
-  ui.markdown.href = `${roundupPath}.md`;
+  ui.withChatField.hidden = !host;
+  ui.markdown.href = `${roundupPath}.md${host && ui.withChat.checked ? '?chat=true' : ''}`;
   ui.json.href = roundupPath;
   ui.markdown.download = `roundup-${roomId}.md`;
   ui.json.download = `roundup-${roomId}.json`;
@@ -178,5 +191,8 @@ async function load() {
 
 ui.notesForm.addEventListener('submit', saveNotes);
 ui.markdown.addEventListener('click', download);
+ui.withChat.addEventListener('change', () => {
+  ui.markdown.href = `${roundupPath}.md${ui.withChat.checked ? '?chat=true' : ''}`;
+});
 ui.json.addEventListener('click', download);
 load();

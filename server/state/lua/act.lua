@@ -1,6 +1,7 @@
 -- One room action, already permitted by server/rules/permissions.py for the roles the caller read.
 -- ARGV: action, actor_id, actor_role, target_id, target_role, now, ban ('none'|'timed'|'room'),
---       ban_minutes, detail (a question's text or id). ('' for an absent target.)
+--       ban_minutes, detail (a question's text or id; a chat message's text or id; for set_chat
+--       '<1 on, 0 off>:<slow mode seconds>'). ('' for an absent target.)
 -- Returns the room's sequence number after the action, or 'conflict' if either member's role
 -- changed since the caller read it (the caller re-reads and decides again).
 local refused = require_live()
@@ -139,6 +140,41 @@ elseif action == 'upvote' or action == 'mark_answered' then
   end
   redis.call('HSET', K_QUESTIONS, question.id, cjson.encode(question))
   log({type = 'question_updated', question = question})
+
+elseif action == 'chat' then
+  local chat = redis.call('HMGET', K_ROOM, 'chat_off', 'chat_slow_s')
+  local moderating = actor.role == 'host' or actor.role == 'moderator'
+  if chat[1] == '1' and not moderating then return redis.error_reply('chat_off') end
+  -- Everyone waits a second between messages; listeners, in slow mode, as long as it says.
+  local gap = 1
+  if actor.role == 'listener' then gap = math.max(gap, tonumber(chat[2] or '0') or 0) end
+  if actor.chat_at and now - actor.chat_at < gap then
+    return redis.error_reply('chat_too_soon:' .. (gap - (now - actor.chat_at)))
+  end
+  actor.chat_at = now
+  put_member(actor)
+  local message = {id = 'c' .. redis.call('HINCRBY', K_ROOM, 'chat_posted', 1),
+                   by = {id = actor.id, name = actor.name}, text = ARGV[9], at = now}
+  redis.call('HSET', K_CHAT, message.id, cjson.encode(message))
+  log({type = 'chat_posted', message = message})
+
+elseif action == 'delete_message' then
+  local raw = redis.call('HGET', K_CHAT, ARGV[9])
+  if not raw then return redis.error_reply('message_not_found') end
+  local message = cjson.decode(raw)
+  if message.deleted then return seq_now() end
+  message.text, message.deleted = '', true
+  redis.call('HSET', K_CHAT, message.id, cjson.encode(message))
+  log({type = 'chat_deleted', id = message.id, by = {id = actor.id, name = actor.name}})
+
+elseif action == 'set_chat' then
+  local on, slow = string.match(ARGV[9], '^([01]):(%d+)$')
+  if not on then return redis.error_reply('unknown_action') end
+  local off = on == '1' and '0' or '1'
+  local was = redis.call('HMGET', K_ROOM, 'chat_off', 'chat_slow_s')
+  if (was[1] or '0') == off and (was[2] or '0') == slow then return seq_now() end
+  redis.call('HSET', K_ROOM, 'chat_off', off, 'chat_slow_s', slow)
+  log({type = 'chat_changed', chat = {enabled = on == '1', slow_s = tonumber(slow)}})
 
 else
   return redis.error_reply('unknown_action')
