@@ -155,14 +155,15 @@ async def make_identities(http: httpx.AsyncClient, count: int) -> list[str]:
     return await asyncio.gather(*(one(i) for i in range(count)))
 
 
-async def connect_all(url: str, count: int, at_once: int = 50) -> list[Member]:
+async def connect_all(url: str, count: int, at_once: int = 50, kind: type[Member] | None = None) -> list[Any]:
+    """`count` open websockets, each a `kind` (a Member by default)."""
     gate = asyncio.Semaphore(at_once)
 
     async def one() -> Member:
         async with gate:
             ws = await websockets.connect(url, max_size=None, compression=None, ping_interval=None,
                                           open_timeout=30, close_timeout=2)
-            return Member(ws)
+            return (kind or Member)(ws)
 
     return await asyncio.gather(*(one() for _ in range(count)))
 

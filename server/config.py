@@ -117,6 +117,8 @@ class Settings(BaseSettings):
     rate_burst: int = _LIMITS.rate_burst
     action_rate_per_s: float = _LIMITS.action_rate_per_s
     action_burst: int = _LIMITS.action_burst
+    reaction_rate_per_s: float = _LIMITS.reaction_rate_per_s
+    reaction_burst: int = _LIMITS.reaction_burst
     audience_batch_s: float = 2.0
     reconnect_grace_s: float = 15.0
     host_grace_s: float = 60.0

@@ -52,6 +52,7 @@ class Roundup(BaseModel):
     chat_people: list[Person]  # who posted in the chat, in the order they first did
     links: list[SharedLink]  # the links posted in the chat, in order
     chat: list[ChatMessage]
+    reactions: dict[str, int]  # kind -> how many were sent
 
     @classmethod
     def of(cls, room: Room, attendance: Attendance) -> Roundup:
@@ -73,6 +74,7 @@ class Roundup(BaseModel):
             links=[SharedLink(url=url, by=wire.person(m.by), at=timestamp(m.at))
                    for m in attendance.chat for url in _links(m.text)],
             chat=[wire.chat_message(m) for m in attendance.chat],
+            reactions=attendance.reactions,
         )
 
     def to_markdown(self, with_chat: bool = False) -> str:
@@ -94,6 +96,8 @@ class Roundup(BaseModel):
             f"- **Hands raised:** {self.hands_raised}",
             f"- **Chat:** {self.chat_messages} message{'s' if self.chat_messages != 1 else ''}"
             f" from {len(self.chat_people)} {'person' if len(self.chat_people) == 1 else 'people'}",
+            "- **Reactions:** " + (", ".join(f"{kind.replace('_', ' ')} {n}" for kind, n in sorted(
+                self.reactions.items(), key=lambda item: -item[1])) or "none"),
             "",
             "## On stage",
             "",

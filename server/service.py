@@ -34,6 +34,7 @@ from server.identity import TokenIssuer
 from server.media.forwarder import MemberId
 from server.media.router import MediaRouter
 from server.media.turn import IceServers
+from server.reactions import Reactions
 from server.roundup import Roundup
 from server.rules.permissions import MODERATING
 from server.rules.roles import may_speak
@@ -88,15 +89,18 @@ class RoomService:
         self._reports: set[asyncio.Task[None]] = set()  # quality changes on their way to Redis
         self._audience_dirty: set[str] = set()
         self._batcher: asyncio.Task[None] | None = None
+        self.reactions = Reactions(store)
+        self._reacting: asyncio.Task[None] | None = None
         self.joined_in: Callable[[float], None] = lambda seconds: None  # each join's time (for /metrics)
 
     def start(self) -> None:
         self._batcher = asyncio.create_task(self._broadcast_audience())
+        self._reacting = asyncio.create_task(self.reactions.run())
 
     async def stop(self) -> bool:
         """Let every member go as if their connection dropped: each leaves after the reconnect
         grace unless they come back (to another node). False if Redis could not be told."""
-        for task in [self._batcher, *self._retries, *self._reports]:
+        for task in [self._batcher, self._reacting, *self._retries, *self._reports]:
             if task is not None:
                 task.cancel()
         for feed in self._feeds.values():
@@ -235,6 +239,10 @@ class RoomService:
         seat = self._current(session)
         page, more = await self.store.chat_page(seat.room_id, int(before[1:]))
         return [wire.chat_message(posted) for posted in page], more
+
+    async def react(self, session: Session, kind: str) -> None:
+        """Count a reaction of the session's member; the room hears it within half a second."""
+        self.reactions.add(self._current(session).room_id, kind)
 
     async def leave(self, session: Session) -> None:
         """Leave quietly, now; if Redis can't take it yet, as soon as it can (a leave is never lost)."""

@@ -128,6 +128,8 @@ def event(logged: e.RoomEvent) -> m.RoomEvent:
             return m.ChatDeleted(seq=seq, id=id, by=person(by))
         case e.ChatChanged(seq=seq, chat=state):
             return m.ChatChanged(seq=seq, chat=chat_state(state))
+        case e.Reactions(seq=seq, counts=counts):
+            return m.Reactions(seq=seq, counts=counts)  # type: ignore[arg-type]  # the kinds were checked on the way in
         case e.HostChanged(seq=seq, host=host):
             return m.HostChanged(seq=seq, host=person(host))
         case e.RoomEnded(seq=seq):

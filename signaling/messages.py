@@ -24,6 +24,7 @@ from signaling.models import MemberView as MemberView
 from signaling.models import Message as Message
 from signaling.models import Person as Person
 from signaling.models import Question as Question
+from signaling.models import ReactionKind as ReactionKind
 from signaling.models import RequestId as RequestId
 from signaling.models import RoomId as RoomId
 from signaling.models import RoomInfo as RoomInfo
@@ -165,6 +166,14 @@ class ChatHistory(Message):
     before: Annotated[str, StringConstraints(pattern=r"^c[0-9]{1,9}$")]
 
 
+class React(Message):
+    """Applaud, +1, ... : counted with everyone else's and shown by the stage; not a room action."""
+
+    type: Literal["react"] = "react"
+    id: RequestId
+    kind: ReactionKind
+
+
 class Remove(Message):
     """Remove a member from the room, optionally banning them for a time or for the room's life."""
 
@@ -177,11 +186,13 @@ class Remove(Message):
 
 Request = Annotated[
     Join | Offer | Candidate | Leave | Ping | Echo | SelfAction | TargetAction | Remove | Ask | QuestionAction
-    | Chat | MessageAction | SetChat | ChatHistory,
+    | Chat | MessageAction | SetChat | ChatHistory | React,
     Field(discriminator="type"),
 ]
 ACTION_TYPES = frozenset(action.value for action in Action)
-REQUEST_TYPES = frozenset({"join", "offer", "candidate", "leave", "ping", "echo", "chat_history", *ACTION_TYPES})
+REQUEST_TYPES = frozenset(
+    {"join", "offer", "candidate", "leave", "ping", "echo", "chat_history", "react", *ACTION_TYPES}
+)
 request_adapter: TypeAdapter[Request] = TypeAdapter(Request)
 
 
@@ -295,6 +306,15 @@ class ChatChanged(Message):
     chat: ChatState
 
 
+class Reactions(Message):
+    """The room's reactions since the last such event from the same node: at most one every half
+    second per node, however many people react."""
+
+    type: Literal["reactions"] = "reactions"
+    seq: int
+    counts: dict[ReactionKind, int]
+
+
 class HostChanged(Message):
     type: Literal["host_changed"] = "host_changed"
     seq: int
@@ -339,7 +359,7 @@ class QualityChanged(Message):
 
 RoomEvent = Annotated[
     MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded | MemberRemoved
-    | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatChanged | HostChanged | RoomEnded
+    | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatChanged | Reactions | HostChanged | RoomEnded
     | QualityChanged,
     Field(discriminator="type"),
 ]
@@ -450,7 +470,7 @@ class SpeakersEvent(Message):
 ServerMessage = Annotated[
     Joined | Answer | Ok | ChatPage | Pong | Error | AudienceEvent | HandsEvent | QualityEvent | SpeakersEvent
     | MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded | MemberRemoved
-    | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatChanged | HostChanged | RoomEnded
+    | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatChanged | Reactions | HostChanged | RoomEnded
     | QualityChanged,
     Field(discriminator="type"),
 ]

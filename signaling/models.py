@@ -74,6 +74,10 @@ class ChatMessage(Message):
     at: Timestamp
 
 
+ReactionKind = Literal["applause", "plus_one", "heart", "laugh", "thinking"]
+"""The reactions a member may send: a small fixed set, counted per room."""
+
+
 class ChatState(Message):
     """Whether members may post (moderators always may) and slow mode: the seconds a listener
     waits between messages (0: off; everyone waits at least a second)."""

@@ -47,6 +47,7 @@ class RoomGateway(Protocol):
     async def act(self, session: Session, request: m.Message) -> int: ...
     async def echo(self, session: Session, seconds: int) -> int: ...
     async def chat_history(self, session: Session, before: str) -> tuple[list[m.ChatMessage], bool]: ...
+    async def react(self, session: Session, kind: str) -> None: ...
     async def leave(self, session: Session) -> None: ...
     async def disconnected(self, session: Session) -> None: ...
 
@@ -59,6 +60,8 @@ class Limits:
     rate_burst: int = 60
     action_rate_per_s: float = 2.0
     action_burst: int = 10
+    reaction_rate_per_s: float = 4.0
+    reaction_burst: int = 8
 
 
 Action = m.SelfAction | m.TargetAction | m.Remove | m.Ask | m.QuestionAction | m.Chat | m.MessageAction | m.SetChat
@@ -85,6 +88,7 @@ class Session:
         self._held: list[tuple[int, str]] | None = None  # (seq, encoded event)
         self._bucket = TokenBucket(limits.rate_per_s, limits.rate_burst)
         self._actions = TokenBucket(limits.action_rate_per_s, limits.action_burst)
+        self._reactions = TokenBucket(limits.reaction_rate_per_s, limits.reaction_burst)
         self._limited_reported_at = -RATE_LIMIT_REPORT_S
         self._outbox: asyncio.Queue[str | _Close] = asyncio.Queue()
         self._closing = False
@@ -258,6 +262,8 @@ class Session:
                 return await self._echo(request)
             case m.ChatHistory():
                 return await self._chat_history(request)
+            case m.React():
+                return await self._react(request)
             case (m.SelfAction() | m.TargetAction() | m.Remove() | m.Ask() | m.QuestionAction() | m.Chat()
                   | m.MessageAction() | m.SetChat()):
                 return await self._act(request)
@@ -317,6 +323,13 @@ class Session:
         self._require_joined()
         messages, more = await self.gateway.chat_history(self, request.before)
         return m.ChatPage(re=request.id, messages=messages, more=more)
+
+    async def _react(self, request: m.React) -> m.Message:
+        self._require_joined()
+        if not self._reactions.take():
+            raise DropinError(ErrorCode.RATE_LIMITED, "too many reactions; wait a moment")
+        await self.gateway.react(self, request.kind)
+        return m.Ok(re=request.id)
 
     async def _ping(self, request: m.Ping) -> m.Message:
         return m.Pong(re=request.id)

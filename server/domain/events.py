@@ -130,6 +130,15 @@ class ChatChanged:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Reactions:
+    """Reactions sent through one node since its last such event (server/reactions.py)."""
+
+    seq: int
+    counts: dict[str, int]
+    type: Literal["reactions"] = "reactions"
+
+
+@dataclass(frozen=True, kw_only=True)
 class HostChanged:
     seq: int
     host: Identity
@@ -176,6 +185,6 @@ class QualityChanged:
 
 RoomEvent = (
     MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded
-    | MemberRemoved | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatChanged | HostChanged
-    | RoomEnded | QualityChanged
+    | MemberRemoved | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatChanged | Reactions
+    | HostChanged | RoomEnded | QualityChanged
 )

@@ -169,3 +169,4 @@ class Attendance:
     questions: list[Question]
     notes: str
     chat: list[ChatMessage]  # what is left of the chat (deleted messages are not), in order
+    reactions: dict[str, int]  # kind -> how many were sent

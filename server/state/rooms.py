@@ -88,6 +88,7 @@ class RoomStore:
         self._ban = _script(redis, "ban.lua")
         self._act = _script(redis, "act.lua")
         self._report_quality = _script(redis, "quality.lua")
+        self._react = _script(redis, "reactions.lua")
 
     async def _access_to(self, room_id: str) -> Access:
         access = self._access.get(room_id)
@@ -265,6 +266,11 @@ class RoomStore:
         member has left (or the room has ended) meanwhile."""
         return int(await self._run(self._report_quality, room_id, member_id, json.dumps(asdict(quality))))
 
+    async def react(self, room_id: str, counts: dict[str, int]) -> int:
+        """Add reactions to the room's totals and log them as one event; its seq, or 0 if the room
+        is no longer live."""
+        return int(await self._run(self._react, room_id, json.dumps(counts)))
+
     # Views
 
     async def quality(self, room_id: str, member_id: str | None = None) -> dict[str, Quality]:
@@ -347,13 +353,13 @@ class RoomStore:
         notes, the chat."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.exists(keys.room(room_id))
-            pipe.hmget(keys.room(room_id), "peak_listeners", "hands_raised", "notes")
+            pipe.hgetall(keys.room(room_id))
             pipe.hgetall(keys.visitors(room_id))
             pipe.hgetall(keys.stage_time(room_id))
             pipe.hvals(keys.questions(room_id))
             pipe.zrange(keys.stage(room_id), 0, -1)
             pipe.hvals(keys.chat(room_id))
-            exists, (peak, hands, notes), visitors, stage_time, questions, on_stage, chatted = await pipe.execute()
+            exists, room, visitors, stage_time, questions, on_stage, chatted = await pipe.execute()
         if not exists:
             raise DropinError(ErrorCode.ROOM_NOT_FOUND, "there is no such room")
         seconds = {id: json.loads(raw) for id, raw in stage_time.items()}
@@ -363,16 +369,17 @@ class RoomStore:
                 entry = seconds.setdefault(member.id, {"name": member.name, "seconds": 0})
                 entry["seconds"] += now - member.stage_since
         return Attendance(
-            peak_listeners=int(peak or 0),
+            peak_listeners=int(room.get("peak_listeners") or 0),
             listeners=sorted((Identity(id, name) for id, name in visitors.items()), key=lambda p: p.name.lower()),
             stage=sorted(
                 (StageTime(Identity(id, e["name"]), e["seconds"]) for id, e in seconds.items()),
                 key=lambda s: -s.seconds,
             ),
-            hands_raised=int(hands or 0),
+            hands_raised=int(room.get("hands_raised") or 0),
             questions=sorted((_question(q) for q in questions), key=lambda q: q.order),
-            notes=notes or "",
+            notes=room.get("notes") or "",
             chat=sorted(chat.page(chatted), key=lambda message: message.number),
+            reactions={field.split(":", 1)[1]: int(n) for field, n in room.items() if field.startswith("reactions:")},
         )
 
     async def set_notes(self, room_id: str, actor: Identity, notes: str) -> str:

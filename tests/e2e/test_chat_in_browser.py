@@ -1,6 +1,6 @@
 """End to end: the backchannel. Two listeners chat while the host speaks, a shared link is a link,
-the host deletes a message, slows the chat down for listeners and turns it off, all through the
-page's buttons in headless Chromium."""
+reactions show by the stage, the host deletes a message, slows the chat down for listeners and
+turns it off, all through the page's buttons in headless Chromium."""
 
 from __future__ import annotations
 
@@ -49,6 +49,12 @@ async def test_two_listeners_chat_while_the_host_speaks_and_the_host_moderates(s
     assert await packets_on(cy, before + 100, within_s=10) > before + 100, "the host's audio plays on beside the chat"
     await expect(chat(bo).get_by_text("And another right away")).to_have_count(0)
     await expect(chat(bo).get_by_role("listitem")).to_have_count(2)
+
+    for page in (bo, cy, cy):
+        await page.get_by_role("button", name="Applause", exact=True).click()
+    await bo.get_by_role("button", name="Heart", exact=True).click()
+    await expect(host.get_by_label("Reactions just now")).to_have_text("👏 3  ❤️ 1", timeout=10_000)
+    await expect(host.get_by_label("Reactions just now")).to_have_text("", timeout=10_000)  # shown briefly
 
     await chat(host).get_by_role("button", name="Delete Listener Bo's message", exact=True).click()
     for page in (bo, cy):

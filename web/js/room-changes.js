@@ -8,6 +8,7 @@ import { refreshMenu } from './room-members.js';
 import { syncMic } from './room-mic.js';
 import {
   AUDIENCE_PAGE, renderAudience, renderChat, renderHands, renderQuestions, renderRoomInfo, renderStage, renderYou,
+  showReactions,
 } from './room-render.js';
 import { removedFromRoom, roomEnded } from './room-visit.js';
 import { note, roomPath, ui } from './room-view.js';
@@ -50,6 +51,9 @@ export function afterChange(s, before, effects) {
         break;
       case 'audience':
         scheduleAudienceRefresh(s);
+        break;
+      case 'reactions':
+        showReactions(effect.counts);
         break;
       default:
         break;

@@ -269,3 +269,22 @@ export function renderChat(s) {
   if (document.activeElement !== ui.chatEnabled) ui.chatEnabled.checked = enabled;
   if (document.activeElement !== ui.chatSlow) ui.chatSlow.value = String(slow);
 }
+
+const REACTION_EMOJI = { applause: '👏', plus_one: '👍', heart: '❤️', laugh: '😂', thinking: '🤔' };
+const REACTIONS_SHOWN_MS = 3_000;
+let shownReactions = {};
+let reactionsTimer = null;
+
+/** Shows the room's reactions by the stage for a few seconds, adding up those that keep coming. */
+export function showReactions(counts) {
+  for (const [kind, count] of Object.entries(counts)) shownReactions[kind] = (shownReactions[kind] ?? 0) + count;
+  ui.reactionsShown.textContent = Object.entries(shownReactions)
+    .filter(([kind]) => kind in REACTION_EMOJI)
+    .map(([kind, count]) => `${REACTION_EMOJI[kind]} ${count}`)
+    .join('  ');
+  clearTimeout(reactionsTimer);
+  reactionsTimer = setTimeout(() => {
+    shownReactions = {};
+    ui.reactionsShown.textContent = '';
+  }, REACTIONS_SHOWN_MS);
+}

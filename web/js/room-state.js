@@ -248,6 +248,10 @@ export class RoomState {
     return [{ kind: 'chat_changed', chat }];
   }
 
+  _on_reactions({ counts }) {
+    return [{ kind: 'reactions', counts }];
+  }
+
   _on_host_changed({ host }) {
     this._remember(host);
     this.room = { ...this.room, host };

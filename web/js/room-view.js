@@ -59,6 +59,8 @@ export const ui = {
   askError: $('ask-error'),
   questionsList: $('questions-list'),
   questionsEmpty: $('questions-empty'),
+  reactionButtons: document.querySelectorAll('[data-reaction]'),
+  reactionsShown: $('reactions-shown'),
   chatList: $('chat-list'),
   chatEmpty: $('chat-empty'),
   chatEarlier: $('chat-earlier'),

@@ -207,6 +207,12 @@ function showEarlierChat() {
   });
 }
 
+/** Sends a reaction; the server limits how many, and a refused one is simply not counted. */
+function react(kind) {
+  const s = currentVisit();
+  if (s) act(s, 'react', { kind }, { silent: true });
+}
+
 /** A room action on one member, from a button in their row. */
 function actOn(type) {
   return (id) => {
@@ -260,6 +266,7 @@ ui.name.value = getIdentity()?.name ?? '';
 ui.roundupLink.href = `/rooms/${encodeURIComponent(roomId)}/roundup`;
 ui.askForm.addEventListener('submit', ask);
 ui.chatForm.addEventListener('submit', sendChat);
+for (const button of ui.reactionButtons) button.addEventListener('click', () => react(button.dataset.reaction));
 ui.chatEarlier.addEventListener('click', showEarlierChat);
 ui.chatEnabled.addEventListener('change', setChat);
 ui.chatSlow.addEventListener('change', setChat);
