@@ -218,8 +218,8 @@ class RoomService:
                 return await self.end_room(seat.room_id, Identity(seat.member_id, seat.name))
             case m.SelfAction(type=action):
                 return await act(Action(action))
-            case m.Remove(target=target, ban=ban, ban_minutes=minutes):
-                return await act(Action.REMOVE, target, ban, minutes)
+            case m.Remove(target=target, ban=ban, ban_minutes=minutes, hide_messages=hide):
+                return await act(Action.REMOVE, target, ban, minutes, detail="hide_messages" if hide else "")
             case m.TargetAction(type=action, target=target):
                 return await act(Action(action), target)
             case m.Ask(text=text):

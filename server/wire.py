@@ -126,6 +126,8 @@ def event(logged: e.RoomEvent) -> m.RoomEvent:
             return m.ChatPosted(seq=seq, message=chat_message(posted))
         case e.ChatDeleted(seq=seq, id=id, by=by):
             return m.ChatDeleted(seq=seq, id=id, by=person(by))
+        case e.ChatHidden(seq=seq, id=id, by=by):
+            return m.ChatHidden(seq=seq, id=id, by=person(by))
         case e.ChatChanged(seq=seq, chat=state):
             return m.ChatChanged(seq=seq, chat=chat_state(state))
         case e.Reactions(seq=seq, counts=counts):

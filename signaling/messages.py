@@ -182,6 +182,7 @@ class Remove(Message):
     target: MemberId
     ban: Literal["none", "timed", "room"] = "none"
     ban_minutes: Annotated[int, Field(ge=1, le=43_200)] = 60
+    hide_messages: bool = False  # delete their messages from the room's chat too
 
 
 Request = Annotated[
@@ -298,6 +299,15 @@ class ChatDeleted(Message):
     by: Person
 
 
+class ChatHidden(Message):
+    """A moderator (`by`) removed a member (`id`) and deleted all their chat messages."""
+
+    type: Literal["chat_hidden"] = "chat_hidden"
+    seq: int
+    id: str
+    by: Person
+
+
 class ChatChanged(Message):
     """The chat was turned on or off, or slow mode changed."""
 
@@ -359,8 +369,8 @@ class QualityChanged(Message):
 
 RoomEvent = Annotated[
     MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded | MemberRemoved
-    | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatChanged | Reactions | HostChanged | RoomEnded
-    | QualityChanged,
+    | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatHidden | ChatChanged | Reactions | HostChanged
+    | RoomEnded | QualityChanged,
     Field(discriminator="type"),
 ]
 
@@ -470,8 +480,8 @@ class SpeakersEvent(Message):
 ServerMessage = Annotated[
     Joined | Answer | Ok | ChatPage | Pong | Error | AudienceEvent | HandsEvent | QualityEvent | SpeakersEvent
     | MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded | MemberRemoved
-    | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatChanged | Reactions | HostChanged | RoomEnded
-    | QualityChanged,
+    | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatHidden | ChatChanged | Reactions | HostChanged
+    | RoomEnded | QualityChanged,
     Field(discriminator="type"),
 ]
 server_message_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)

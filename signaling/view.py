@@ -73,6 +73,8 @@ class RoomView:
             self.chat[event.message.id] = event.message
         elif isinstance(event, m.ChatDeleted):
             self.chat.pop(event.id, None)
+        elif isinstance(event, m.ChatHidden):
+            self.chat = {id: message for id, message in self.chat.items() if message.by.id != event.id}
         elif isinstance(event, m.ChatChanged):
             self.chat_state = event.chat
         elif isinstance(event, m.HostChanged):

@@ -121,6 +121,16 @@ class ChatDeleted:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChatHidden:
+    """A moderator (`by`) removed a member (`id`) and deleted all their messages from the chat."""
+
+    seq: int
+    id: str
+    by: Identity
+    type: Literal["chat_hidden"] = "chat_hidden"
+
+
+@dataclass(frozen=True, kw_only=True)
 class ChatChanged:
     """The chat was turned on or off, or its slow mode changed."""
 
@@ -185,6 +195,6 @@ class QualityChanged:
 
 RoomEvent = (
     MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded
-    | MemberRemoved | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatChanged | Reactions
+    | MemberRemoved | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatHidden | ChatChanged | Reactions
     | HostChanged | RoomEnded | QualityChanged
 )

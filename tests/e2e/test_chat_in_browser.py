@@ -1,6 +1,7 @@
 """End to end: the backchannel. Two listeners chat while the host speaks, a shared link is a link,
-reactions show by the stage, the host deletes a message, slows the chat down for listeners and
-turns it off, all through the page's buttons in headless Chromium."""
+reactions show by the stage, the host deletes a message, slows the chat down for listeners, turns
+it off, and removes a listener with their messages, all through the page's buttons in headless
+Chromium."""
 
 from __future__ import annotations
 
@@ -67,3 +68,12 @@ async def test_two_listeners_chat_while_the_host_speaks_and_the_host_moderates(s
     await expect(bo.get_by_role("button", name="Send", exact=True)).to_be_disabled()
     await send(host, "Chat is closed; the stage is open")
     await expect(chat(bo).get_by_text("Chat is closed; the stage is open")).to_be_visible(timeout=10_000)
+
+    await host.get_by_role("region", name="Audience").get_by_role(
+        "button", name="Actions for Listener Cy", exact=True).click()
+    await host.get_by_role("menuitem", name="Remove Listener Cy from room", exact=True).click()
+    removal = host.get_by_role("dialog", name="Remove Listener Cy?")
+    await removal.get_by_label("Delete their chat messages too", exact=True).check()
+    await removal.get_by_role("button", name="Remove", exact=True).click()
+    await expect(chat(bo).get_by_text("Thanks, that deck is great")).to_have_count(0, timeout=10_000)
+    await expect(chat(bo).get_by_text("Chat is closed; the stage is open")).to_be_visible()

@@ -173,3 +173,25 @@ async def test_the_round_up_counts_the_chat_lists_its_links_and_exports_it_on_re
     assert "## Chat" in with_chat and "**Host:** Welcome, all" in with_chat
     for member in (host, ada, bo):
         await member.client.close()
+
+
+async def test_removing_a_member_can_delete_their_messages_too(server, redis_client: Redis) -> None:
+    room_id, host, ada, bo = await host_ada_and_bo(server)
+    cy = await Member.enter(server.ws_url, room_id, server.identity("Cy"))
+    await bo.act("chat", text="buy cheap watches")
+    await ada.act("chat", text="a fair point")
+    await asyncio.sleep(1.05)
+    await bo.act("chat", text="buy more watches")
+    await cy.act("chat", text="stays, though Cy is removed")
+    await host.until(lambda view: len(view.chat) == 4)
+    await host.act("remove", target=cy.id)  # without hiding: their messages stay
+    await host.act("remove", target=bo.id, ban="room", hide_messages=True)
+    hidden = await ada.expect("chat_hidden")
+    assert (hidden.id, hidden.by.name) == (bo.id, "Host")
+    assert [m.text for m in ada.view.chat.values()] == ["a fair point", "stays, though Cy is removed"]
+    stored = [json.loads(raw) for raw in (await redis_client.hgetall(keys.chat(room_id))).values()]
+    assert all(m["deleted"] and not m["text"] for m in stored if m["by"]["name"] == "Bo")
+    late = await Member.enter(server.ws_url, room_id, server.identity("Late"))
+    assert [m.text for m in late.welcome.chat_recent] == ["a fair point", "stays, though Cy is removed"]
+    for member in (host, ada, late):
+        await member.client.close()

@@ -66,7 +66,7 @@ export async function confirmRemove(event) {
     return;
   }
   const ban = ui.removeForm.elements.ban.value;
-  const fields = { target: target.id, ban };
+  const fields = { target: target.id, ban, hide_messages: ui.removeForm.elements.hide_messages.checked };
   if (ban === 'timed') fields.ban_minutes = TIMED_BAN_MINUTES;
   await once('remove', async () => {
     const { reply, error } = await act(s, 'remove', fields, { silent: true });

@@ -278,9 +278,9 @@ let reactionsTimer = null;
 /** Shows the room's reactions by the stage for a few seconds, adding up those that keep coming. */
 export function showReactions(counts) {
   for (const [kind, count] of Object.entries(counts)) shownReactions[kind] = (shownReactions[kind] ?? 0) + count;
-  ui.reactionsShown.textContent = Object.entries(shownReactions)
-    .filter(([kind]) => kind in REACTION_EMOJI)
-    .map(([kind, count]) => `${REACTION_EMOJI[kind]} ${count}`)
+  ui.reactionsShown.textContent = Object.entries(REACTION_EMOJI) // always in the buttons' order
+    .filter(([kind]) => shownReactions[kind])
+    .map(([kind, emoji]) => `${emoji} ${shownReactions[kind]}`)
     .join('  ');
   clearTimeout(reactionsTimer);
   reactionsTimer = setTimeout(() => {

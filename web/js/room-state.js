@@ -243,6 +243,11 @@ export class RoomState {
     return [];
   }
 
+  _on_chat_hidden({ id }) {
+    this.chat = new Map([...this.chat].filter(([, message]) => message.by.id !== id));
+    return [];
+  }
+
   _on_chat_changed({ chat }) {
     this.chatState = chat;
     return [{ kind: 'chat_changed', chat }];

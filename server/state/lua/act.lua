@@ -1,7 +1,8 @@
 -- One room action, already permitted by server/rules/permissions.py for the roles the caller read.
 -- ARGV: action, actor_id, actor_role, target_id, target_role, now, ban ('none'|'timed'|'room'),
 --       ban_minutes, detail (a question's text or id; a chat message's text or id; for set_chat
---       '<1 on, 0 off>:<slow mode seconds>'). ('' for an absent target.)
+--       '<1 on, 0 off>:<slow mode seconds>'; for remove, 'hide_messages' to delete the member's
+--       chat messages too). ('' for an absent target.)
 -- Returns the room's sequence number after the action, or 'conflict' if either member's role
 -- changed since the caller read it (the caller re-reads and decides again).
 local refused = require_live()
@@ -116,6 +117,18 @@ elseif action == 'unmute_self' then
 
 elseif action == 'remove' then
   remove_member(target, ban_until(ARGV[7], ARGV[8], now), now)
+  if ARGV[9] == 'hide_messages' then
+    local hidden = 0
+    for _, raw in ipairs(redis.call('HVALS', K_CHAT)) do
+      local message = cjson.decode(raw)
+      if message.by.id == target.id and not message.deleted then
+        message.text, message.deleted = '', true
+        redis.call('HSET', K_CHAT, message.id, cjson.encode(message))
+        hidden = hidden + 1
+      end
+    end
+    if hidden > 0 then log({type = 'chat_hidden', id = target.id, by = {id = actor.id, name = actor.name}}) end
+  end
 
 elseif action == 'ask' then
   local id = 'q' .. redis.call('HINCRBY', K_ROOM, 'questions_asked', 1)
