@@ -66,6 +66,7 @@ class Timers:
         self._claim = redis.register_script(_CLAIM)
         self._task: asyncio.Task[None] | None = None
         self._next_due = 0.0  # the earliest job this node knows of (wall-clock seconds)
+        self._scheduled_in_claim = float("inf")  # the earliest this node scheduled while a claim was out
         self._next_look = 0.0  # when it asks Redis regardless (monotonic seconds)
 
     def handle(self, kind: str, handler: Handler) -> None:
@@ -80,6 +81,7 @@ class Timers:
         if jobs:
             await self._redis.zadd(keys.TIMERS, {job(*each): at for each in jobs})
             self._next_due = min(self._next_due, at)
+            self._scheduled_in_claim = min(self._scheduled_in_claim, at)
 
     def start(self) -> None:
         self._task = asyncio.create_task(every(POLL_S, self._fire_a_batch, "timers"), name="timers")
@@ -91,9 +93,13 @@ class Timers:
 
     async def fire_due(self) -> int:
         """Claim and run the jobs due now; returns how many ran."""
+        self._scheduled_in_claim = float("inf")
         due, next_due = cast(tuple[list[str], str | None], await self._claim(
             keys=[keys.TIMERS, keys.TIMERS_RUNNING], args=[time.time(), self._lease_s, BATCH]))
-        self._next_due = float(next_due) if next_due is not None else float("inf")
+        # What Redis says is next, unless this node scheduled sooner meanwhile: its job may have
+        # reached Redis after the claim looked.
+        known = float(next_due) if next_due is not None else float("inf")
+        self._next_due = min(known, self._scheduled_in_claim)
         self._next_look = time.monotonic() + LOOK_S
         for claimed in due:
             await self._fire(claimed)

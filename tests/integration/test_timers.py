@@ -36,6 +36,25 @@ async def test_each_due_job_runs_once_across_nodes(redis: Redis) -> None:
     assert await redis.zcard(keys.TIMERS) == 1 and await redis.zcard(keys.TIMERS_RUNNING) == 0
 
 
+async def test_a_job_scheduled_while_a_claim_is_out_is_not_forgotten(redis: Redis) -> None:
+    """The claim answers what is next as of when it ran; a job this node scheduled just after
+    that must still be known to be due then (the node asks Redis again at that time, not at its
+    next look, up to a second later)."""
+    timers = Timers(redis)
+    claim = timers._claim
+    due = time.time() + 30
+
+    async def claim_then_schedule(**kwargs: object) -> object:
+        answer = await claim(**kwargs)  # Redis has answered: nothing is due, nothing next
+        await timers.schedule(due, "note")  # and only now does this node's job reach Redis
+        return answer
+
+    timers._claim = claim_then_schedule  # type: ignore[method-assign]
+    await timers.fire_due()
+    assert await redis.zscore(keys.TIMERS, "note") == due
+    assert timers._next_due <= due, "the node forgot the job it scheduled while its claim was out"
+
+
 async def test_a_job_whose_node_died_mid_run_runs_again(redis: Redis) -> None:
     ran: list[str] = []
 
