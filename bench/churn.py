@@ -41,7 +41,16 @@ import httpx  # noqa: E402
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription  # noqa: E402
 
 from bench.bots import RawListener, RawSpeaker, drain, quiet  # noqa: E402
-from bench.fanout import Target, Workers, connect_listener, connect_listeners, dropin_room, free_port, progress, receive  # noqa: E402
+from bench.fanout_run import (  # noqa: E402
+    Target,
+    Workers,
+    connect_listener,
+    connect_listeners,
+    dropin_room,
+    free_port,
+    progress,
+    receive,
+)
 from bench.server_profile import BUCKETS, OTHER, PROFILE_HZ, SPIES, bucket, cpu_by, leaf, spied, spy_on  # noqa: E402
 from bench.servers import DropinServer, cpu_seconds, own_cpu_seconds, process_tree, record_section  # noqa: E402
 from server.media.aiortc_adapter import ParkedTrack  # noqa: E402

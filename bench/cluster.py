@@ -3,8 +3,8 @@
 For each configuration, one run each (interleaved with --repeat): one node (`dropin serve`,
 DROPIN_WORKERS=1) as the baseline, then DROPIN_WORKERS=W. Each start is a fresh `dropin serve`
 with its own private Redis (a temporary --data-dir); we wait until GET /api/nodes lists W alive
-nodes. Then, as in bench/fanout.py (whose bots this reuses): a room with `--speakers` slots; the
-host (a speaker bot) joins first and opens the room's media, so the room's origin is placed
+nodes. Then, as in bench/fanout.py (whose bots, in bench/fanout_run.py, this reuses): a room
+with `--speakers` slots; the host (a speaker bot) joins first and opens the room's media, so the room's origin is placed
 then (on the host's node, or on a less loaded one: server/cluster/placement.py); the other
 speakers join and are invited on stage; L listener bots (spread over bot processes) connect
 through the shared port, landing on whichever worker the kernel hands each connection to. The
@@ -64,7 +64,7 @@ import httpx  # noqa: E402
 import redis  # noqa: E402
 
 from bench.burst import raise_file_limit  # noqa: E402
-from bench.fanout import (  # noqa: E402
+from bench.fanout_run import (  # noqa: E402
     DRAIN_S,
     Target,
     Workers,
@@ -288,7 +288,7 @@ def log_problems(offset: int) -> list[str]:
 
 
 class Bots(Workers):
-    """bench/fanout.py's bot processes, which can also be killed at once (on an error, or when
+    """bench/fanout_run.py's bot processes, which can also be killed at once (on an error, or when
     this process is stopped, rather than waiting for bots that wait for a command)."""
 
     def kill(self) -> None:

@@ -65,7 +65,7 @@ from impair import Impairment, impairing_relay  # noqa: E402  (tests/impair.py)
 from playwright.async_api import Page, async_playwright  # noqa: E402
 
 from bench.servers import record_section  # noqa: E402
-from bench.turn import turn_server  # noqa: E402
+from bench.turn_relay import turn_server  # noqa: E402
 from server.media.turn import turn_credential  # noqa: E402
 from signaling.voice import RATE as VOICE_RATE  # noqa: E402
 from signaling.voice import synthesise  # noqa: E402
