@@ -70,7 +70,7 @@ class Row:
     forward_us: tuple[float, float, float] | None  # Dropin's own: p50, p99 to the last send, and its CPU p99
     rss: int
     connected: int
-    turn_cpu_s: float | None = None  # coturn's own CPU over the talking time (--turn rows)
+    turn_cpu_s: float | None = None  # coturn's own CPU over the talking time (bench/turn.py's relayed rows)
 
     @property
     def delivery(self) -> float:
