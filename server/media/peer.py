@@ -131,7 +131,6 @@ class Peer:
         self._next_rr = 0.0
         self._next_sr = time.monotonic() + random.uniform(0, SR_INTERVAL_S)
         self._closed = False
-        self._connected = False
         self._last_packet: float | None = None  # monotonic time of the latest microphone packet
         self._slot_ssrcs: frozenset[int] = frozenset()
         self._downlink = DownlinkMeter()
@@ -208,10 +207,13 @@ class Peer:
         ice.on("statechange", lambda: self._set_connected(ice.state not in ("failed", "closed")))
         self._ice, self._pc, self._dtls = ice, None, None
 
+    @property
+    def _connected(self) -> bool:
+        return self._link is not None and self._link.connected
+
     def _set_connected(self, connected: bool) -> None:
         if self._link is not None:
             self._link.connected = connected
-        self._connected = connected
         if connected:  # sender reports count what this member could have received
             for outlet in self.outlets:
                 if outlet.slot is not None:
