@@ -31,6 +31,7 @@ from server.api import (
     media,
     metrics,
     nodes,
+    recordings,
     rooms,
     webhooks,
 )
@@ -212,6 +213,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(identity.router)
     app.include_router(rooms.router)
     app.include_router(media.router)
+    app.include_router(recordings.router)
     app.include_router(nodes.router)
     app.include_router(health.router)
     app.state.metrics_token = settings.metrics_token

@@ -30,6 +30,9 @@ def load_or_create_secret(data_dir: Path) -> str:
     return secret
 
 
+GRANT = "dropin-file"  # the audience of a grant (`TokenIssuer.grant`)
+
+
 class TokenIssuer:
     """Issues and verifies identity tokens (JWT, HS256)."""
 
@@ -60,3 +63,19 @@ class TokenIssuer:
         except jwt.InvalidTokenError:
             raise DropinError(ErrorCode.UNAUTHORIZED, "the identity token is not valid") from None
         return Identity(id=str(claims["sub"]), name=str(claims["name"]))
+
+    def grant(self, resource: str, ttl_s: int) -> str:
+        """A token that lets whoever holds it read `resource` (a file an `<audio>` element fetches,
+        which can send no bearer token) for `ttl_s`; it is no identity token (its audience says so)."""
+        expires = datetime.now(UTC) + timedelta(seconds=ttl_s)
+        return jwt.encode({"sub": resource, "aud": GRANT, "iss": ISSUER, "exp": expires}, self._secret,
+                          algorithm=ALGORITHM)
+
+    def granted(self, token: str, resource: str) -> bool:
+        """Whether `token` is a live grant of `resource`."""
+        try:
+            claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER, audience=GRANT,
+                                options={"require": ["sub", "aud", "exp", "iss"]})
+        except jwt.InvalidTokenError:
+            return False
+        return bool(claims["sub"] == resource)

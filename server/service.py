@@ -35,12 +35,15 @@ from server.media.forwarder import MemberId
 from server.media.router import MediaRouter
 from server.media.turn import IceServers
 from server.reactions import Reactions
+from server.recordings import Recordings
 from server.roundup import Roundup
 from server.rules.permissions import MODERATING
 from server.rules.roles import may_speak
 from server.rules.visibility import visible_to
 from server.seats import Seat, Seats
+from server.state.clubs import ClubStore
 from server.state.log import RETRY_S, RoomFeed
+from server.state.recordings import RecordingStore
 from server.state.rooms import Joined, RoomStore
 from server.state.storage import TRANSIENT, refusing_when_unavailable
 from server.state.timers import Timers
@@ -90,12 +93,16 @@ class RoomService:
         self._audience_dirty: set[str] = set()
         self._batcher: asyncio.Task[None] | None = None
         self.reactions = Reactions(store)
+        self.recordings = Recordings(
+            RecordingStore(store.redis), ClubStore(store.redis), router, settings.data_dir / "recordings"
+        )
         self._reacting: asyncio.Task[None] | None = None
         self.joined_in: Callable[[float], None] = lambda seconds: None  # each join's time (for /metrics)
 
     def start(self) -> None:
         self._batcher = asyncio.create_task(self._broadcast_audience())
         self._reacting = asyncio.create_task(self.reactions.run())
+        self.recordings.start()
 
     async def stop(self) -> bool:
         """Let every member go as if their connection dropped: each leaves after the reconnect
@@ -105,6 +112,7 @@ class RoomService:
                 task.cancel()
         for feed in self._feeds.values():
             await feed.stop()
+        await self.recordings.stop()
         seats = [seat for room_id in self.seats.rooms() for seat in self.seats.clear(room_id)]
         due = time.time() + self.settings.reconnect_grace_s
         try:
@@ -167,6 +175,7 @@ class RoomService:
             chat=wire.chat_state(snapshot.chat),
             chat_recent=[wire.chat_message(posted) for posted in snapshot.chat_recent],
             chat_more=snapshot.chat_more,
+            recording=snapshot.recording,
             slots=len(forwarder.slots),
             slot_holders=self._slot_holders(room_id, forwarder.assignment()),
             speaking=sorted(str(member) for member in forwarder.speaking()),
@@ -232,6 +241,8 @@ class RoomService:
                 return await act(Action(action), detail=message)
             case m.SetChat(enabled=enabled, slow_s=slow_s):
                 return await act(Action.SET_CHAT, detail=f"{int(enabled)}:{slow_s}")
+            case m.SetRecording(on=on):
+                return await act(Action.SET_RECORDING, detail=str(int(on)))
         raise DropinError(ErrorCode.UNKNOWN_TYPE, f"{request!r} is not a room action")
 
     async def chat_history(self, session: Session, before: str) -> tuple[list[m.ChatMessage], bool]:
@@ -312,7 +323,10 @@ class RoomService:
                 removed.session.close()
                 await self._unseated(room_id, removed.member_id, removed.conn)
             await self.router.remove(room_id, event.id)
+        elif isinstance(event, e.RecordingChanged):
+            await self.recordings.sync(room_id)
         elif isinstance(event, e.RoomEnded):
+            await self.recordings.sync(room_id)
             for seat in self.seats.clear(room_id):
                 seat.session.close()
                 await self._unseated(room_id, seat.member_id, seat.conn)

@@ -74,6 +74,7 @@ def room_info(room: Room) -> m.RoomInfo:
         visibility=room.visibility,
         club_id=room.club_id,
         event=event_ref(room),
+        recording=room.recording,
     )
 
 
@@ -130,6 +131,8 @@ def event(logged: e.RoomEvent) -> m.RoomEvent:
             return m.ChatHidden(seq=seq, id=id, by=person(by))
         case e.ChatChanged(seq=seq, chat=state):
             return m.ChatChanged(seq=seq, chat=chat_state(state))
+        case e.RecordingChanged(seq=seq, recording=recording):
+            return m.RecordingChanged(seq=seq, recording=recording)
         case e.Reactions(seq=seq, counts=counts):
             return m.Reactions(seq=seq, counts=counts)  # type: ignore[arg-type]  # the kinds were checked on the way in
         case e.HostChanged(seq=seq, host=host):

@@ -135,6 +135,14 @@ class ChatChanged(Message):
     chat: ChatState
 
 
+class RecordingChanged(Message):
+    """The host started or stopped recording the room."""
+
+    type: Literal["recording_changed"] = "recording_changed"
+    seq: int
+    recording: bool
+
+
 class Reactions(Message):
     """The room's reactions since the last such event from the same node: at most one every half
     second per node, however many people react."""
@@ -188,7 +196,8 @@ class QualityChanged(Message):
 
 RoomEvent = Annotated[
     MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded | MemberRemoved
-    | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatHidden | ChatChanged | Reactions | HostChanged
+    | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatHidden | ChatChanged
+    | RecordingChanged | Reactions | HostChanged
     | RoomEnded | QualityChanged,
     Field(discriminator="type"),
 ]

@@ -31,6 +31,7 @@ from signaling.events import QualityChanged as QualityChanged
 from signaling.events import QuestionAsked as QuestionAsked
 from signaling.events import QuestionUpdated as QuestionUpdated
 from signaling.events import Reactions as Reactions
+from signaling.events import RecordingChanged as RecordingChanged
 from signaling.events import RoomEnded as RoomEnded
 from signaling.events import RoomEvent as RoomEvent
 from signaling.models import MAX_SLOTS as MAX_SLOTS
@@ -122,6 +123,7 @@ TARGET_ACTIONS = tuple(action for action in about(Subject.MEMBER) if action != A
 QUESTION_ACTIONS = about(Subject.QUESTION)
 MESSAGE_ACTIONS = about(Subject.MESSAGE)
 CHAT_ACTIONS = about(Subject.CHAT)
+RECORDING_ACTIONS = about(Subject.RECORDING)
 
 
 class SelfAction(Message):
@@ -180,6 +182,14 @@ class SetChat(Message):
     slow_s: Annotated[int, Field(ge=0, le=CHAT_SLOW_MAX_S)] = 0
 
 
+class SetRecording(Message):
+    """(The host) start or stop recording the room; everyone in it sees that it is recorded."""
+
+    type: Literal[RECORDING_ACTIONS]  # type: ignore[valid-type]  # as above
+    id: RequestId
+    on: bool
+
+
 class ChatHistory(Message):
     """The chat's messages before `before` (a message id), newest last; not a room action."""
 
@@ -209,7 +219,7 @@ class Remove(Message):
 
 Request = Annotated[
     Join | Offer | Candidate | Leave | Ping | Echo | SelfAction | TargetAction | Remove | Ask | QuestionAction
-    | Chat | MessageAction | SetChat | ChatHistory | React,
+    | Chat | MessageAction | SetChat | SetRecording | ChatHistory | React,
     Field(discriminator="type"),
 ]
 ACTION_TYPES = frozenset(action.value for action in Action)
@@ -239,6 +249,7 @@ class Welcome(Message):
     chat: ChatState = ChatState()
     chat_recent: list[ChatMessage] = []  # the latest page (50) of messages, oldest first
     chat_more: bool = False  # whether there are older ones (chat_history)
+    recording: bool = False  # whether the room is being recorded
     slots: int
     slot_holders: list[SlotHolder]
     speaking: list[str] = []
@@ -327,7 +338,8 @@ class SpeakersEvent(Message):
 ServerMessage = Annotated[
     Joined | Answer | Ok | ChatPage | Pong | Error | AudienceEvent | HandsEvent | QualityEvent | SpeakersEvent
     | MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded | MemberRemoved
-    | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatHidden | ChatChanged | Reactions | HostChanged
+    | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatHidden | ChatChanged
+    | RecordingChanged | Reactions | HostChanged
     | RoomEnded | QualityChanged,
     Field(discriminator="type"),
 ]

@@ -125,6 +125,7 @@ class RoomInfo(Message):
     visibility: str = "public"
     club_id: str | None = None
     event: EventRef | None = None
+    recording: bool = False  # whether the host is recording the room now (a joiner is told before joining)
 
 
 class Audience(Message):

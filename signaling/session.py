@@ -64,7 +64,10 @@ class Limits:
     reaction_burst: int = 8
 
 
-Action = m.SelfAction | m.TargetAction | m.Remove | m.Ask | m.QuestionAction | m.Chat | m.MessageAction | m.SetChat
+Action = (
+    m.SelfAction | m.TargetAction | m.Remove | m.Ask | m.QuestionAction | m.Chat | m.MessageAction | m.SetChat
+    | m.SetRecording
+)
 """The requests that are room actions (m.ACTION_TYPES), all handed to `RoomGateway.act`."""
 
 
@@ -265,7 +268,7 @@ class Session:
             case m.React():
                 return await self._react(request)
             case (m.SelfAction() | m.TargetAction() | m.Remove() | m.Ask() | m.QuestionAction() | m.Chat()
-                  | m.MessageAction() | m.SetChat()):
+                  | m.MessageAction() | m.SetChat() | m.SetRecording()):
                 return await self._act(request)
             case _:
                 assert_never(request)

@@ -21,6 +21,7 @@ class RoomView:
     questions: dict[str, m.Question] = field(default_factory=dict)
     chat: dict[str, m.ChatMessage] = field(default_factory=dict)  # the recent and live messages, in order
     chat_state: m.ChatState = field(default_factory=m.ChatState)
+    recording: bool = False
     ended: bool = False
     removed: bool = False
 
@@ -35,6 +36,7 @@ class RoomView:
             questions={question.id: question for question in welcome.questions},
             chat={message.id: message for message in welcome.chat_recent},
             chat_state=welcome.chat,
+            recording=welcome.recording,
         )
 
     def apply(self, event: m.Message) -> None:
@@ -77,6 +79,8 @@ class RoomView:
             self.chat = {id: message for id, message in self.chat.items() if message.by.id != event.id}
         elif isinstance(event, m.ChatChanged):
             self.chat_state = event.chat
+        elif isinstance(event, m.RecordingChanged):
+            self.recording = event.recording
         elif isinstance(event, m.HostChanged):
             self.host = event.host
         elif isinstance(event, m.RoomEnded):

@@ -35,6 +35,7 @@ class Action(StrEnum):
     CHAT = "chat"
     DELETE_MESSAGE = "delete_message"
     SET_CHAT = "set_chat"
+    SET_RECORDING = "set_recording"
 
 
 class Subject(StrEnum):
@@ -46,6 +47,7 @@ class Subject(StrEnum):
     TEXT = "text"  # something the member writes: `text`
     MESSAGE = "message"  # a message in the room's chat: `message`
     CHAT = "chat"  # the room's chat: `enabled` and `slow_s`
+    RECORDING = "recording"  # recording the room: `on`
 
 
 SUBJECTS: dict[Action, Subject] = {
@@ -72,6 +74,7 @@ SUBJECTS: dict[Action, Subject] = {
     Action.CHAT: Subject.TEXT,
     Action.DELETE_MESSAGE: Subject.MESSAGE,
     Action.SET_CHAT: Subject.CHAT,
+    Action.SET_RECORDING: Subject.RECORDING,
 }
 
 

@@ -60,6 +60,7 @@ class ErrorCode(StrEnum):
     INVITE_USED_UP = "invite_used_up"
     WEBHOOK_NOT_FOUND = "webhook_not_found"
     TOO_MANY_WEBHOOKS = "too_many_webhooks"
+    RECORDING_NOT_FOUND = "recording_not_found"
 
 
 class DropinError(Exception):

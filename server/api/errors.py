@@ -44,6 +44,7 @@ STATUS = {
     ErrorCode.INVITE_REVOKED: 410,
     ErrorCode.INVITE_USED_UP: 410,
     ErrorCode.WEBHOOK_NOT_FOUND: 404,
+    ErrorCode.RECORDING_NOT_FOUND: 404,
     ErrorCode.TOO_MANY_WEBHOOKS: 409,
 }
 

@@ -140,6 +140,15 @@ class ChatChanged:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecordingChanged:
+    """The host started or stopped recording the room."""
+
+    seq: int
+    recording: bool
+    type: Literal["recording_changed"] = "recording_changed"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Reactions:
     """Reactions sent through one node since its last such event (server/reactions.py)."""
 
@@ -195,6 +204,7 @@ class QualityChanged:
 
 RoomEvent = (
     MemberJoined | MemberLeft | MemberUpdated | HandRaised | HandLowered | Invited | InviteEnded
-    | MemberRemoved | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatHidden | ChatChanged | Reactions
+    | MemberRemoved | QuestionAsked | QuestionUpdated | ChatPosted | ChatDeleted | ChatHidden | ChatChanged
+    | RecordingChanged | Reactions
     | HostChanged | RoomEnded | QualityChanged
 )

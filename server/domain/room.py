@@ -57,6 +57,7 @@ class Room:
     occurrence: str | None = None
     cohosts: tuple[str, ...] = ()
     opens_at: float = 0.0
+    recording: bool = False
 
     @property
     def listeners(self) -> int:
@@ -150,6 +151,7 @@ class Snapshot:
     chat: ChatState
     chat_recent: list[ChatMessage]  # the latest page, oldest first
     chat_more: bool  # whether there are messages before it
+    recording: bool = False
 
 
 @dataclass(frozen=True)

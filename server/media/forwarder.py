@@ -37,6 +37,7 @@ from server.media.active_speakers import SlotAssignment
 from server.media.echo import Echo
 from server.media.fastpath import SlotFanOut
 from server.media.outlet import Outlet
+from server.media.recorder import Recorder
 from server.media.red import MalformedRed, Red
 from server.media.slot import Slot
 from vocabulary.errors import DropinError, ErrorCode
@@ -101,6 +102,7 @@ class Forwarder:
         self.edges: Edges | None = None  # set while this node is the origin of a room on several
         self._mirrored: set[MemberId] = set()  # who the origin says is speaking, on an edge
         self._echoes: dict[MemberId, Echo] = {}
+        self.recorder: Recorder | None = None  # set while this node records the room (its origin)
 
     def assignment(self) -> list[MemberId | None]:
         """Who holds each slot, by slot index."""
@@ -150,6 +152,12 @@ class Forwarder:
         if self._outlets.pop(member, None) is not None:
             self.refresh()
         self.allow(member, False)
+
+    def record(self, recorder: Recorder | None) -> None:
+        """Write every slot packet to `recorder` from now on (None: stop)."""
+        self.recorder = recorder
+        if recorder is not None:
+            recorder.announce(self.speaking(), self.assignment())
 
     def echo(self, member: MemberId, seconds: float) -> int:
         """Send `member`'s own packets back to them alone, on their last slot, for `seconds`;
@@ -222,6 +230,8 @@ class Forwarder:
         self._send(index, seq, ts, marker, payload, parsed)
         if self.edges is not None:
             self.edges.slot_packet(index, seq, ts, marker, payload, red)
+        if self.recorder is not None:
+            self.recorder.packet(index, payload if parsed is None else parsed.primary())
         stats.forward_ns.append(perf_counter_ns() - started)
         stats.forward_cpu_ns.append(thread_time_ns() - cpu_started)
 
@@ -285,6 +295,8 @@ class Forwarder:
         if announcement == self._announced:
             return False
         self._announced = announcement
+        if self.recorder is not None:
+            self.recorder.announce(speaking, holders)
         if self._on_speakers_changed is not None:
             self._on_speakers_changed(set(speaking), list(holders))
         return True

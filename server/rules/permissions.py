@@ -39,6 +39,7 @@ _SELF: dict[Action, frozenset[Role]] = {
     Action.CHAT: EVERYONE,
     Action.DELETE_MESSAGE: MODERATING,
     Action.SET_CHAT: MODERATING,
+    Action.SET_RECORDING: frozenset({HOST}),
 }
 
 # Who may act on whom: action -> {actor role: target roles}.

@@ -16,7 +16,8 @@ TIMERS_RUNNING = f"{PREFIX}:timers:running"
 
 def room(room_id: str) -> str:
     """Hash: id, title, description, host_id, host_name, status, created_at, ended_at, seq, and the
-    settings allow_direct_stage, speakers_may_unmute, invite_ttl_s."""
+    settings allow_direct_stage, speakers_may_unmute, invite_ttl_s; `recording` is '1' while the
+    host has recording on."""
     return f"{PREFIX}:room:{room_id}"
 
 
@@ -84,6 +85,27 @@ def chat(room_id: str) -> str:
     """Hash: message id (`c<n>`) -> the room's chat message as JSON (a deleted one keeps its place
     with `deleted` and no text)."""
     return f"{PREFIX}:room:{room_id}:chat"
+
+
+def recordings(room_id: str) -> str:
+    """Hash: recording id -> JSON {id, started_at, ended_at, seconds, slots} of the room's
+    recordings (one per stretch the host recorded, or per origin node that wrote it)."""
+    return f"{PREFIX}:room:{room_id}:recordings"
+
+
+def recording_moments(room_id: str, recording_id: str) -> str:
+    """List: a recording's timeline, JSON {at, holders, speaking} (member ids) in order."""
+    return f"{PREFIX}:room:{room_id}:recording:{recording_id}:moments"
+
+
+def recording_names(room_id: str, recording_id: str) -> str:
+    """Hash: member id -> name of everyone a recording's timeline names."""
+    return f"{PREFIX}:room:{room_id}:recording:{recording_id}:names"
+
+
+def club_recordings(club_id: str) -> str:
+    """Sorted set: `<room id>/<recording id>` of the recordings of a club's rooms, by start time."""
+    return f"{PREFIX}:club:{club_id}:recordings"
 
 
 def club(club_id: str) -> str:

@@ -165,6 +165,7 @@ class RoomStore:
             occurrence=fields.get("occurrence") or None,
             cohosts=tuple(json.loads(fields.get("cohosts") or "[]")),
             opens_at=float(fields.get("opens_at") or 0),
+            recording=fields.get("recording") == "1" and fields["status"] == "live",
         )
 
     async def live(self, limit: int = 200) -> list[Room]:
@@ -306,9 +307,9 @@ class RoomStore:
             pipe.smembers(keys.votes(room_id))
             pipe.zcard(keys.audience(room_id))
             pipe.zrange(keys.audience(room_id), 0, AUDIENCE_PAGE - 1)
-            pipe.hmget(keys.room(room_id), *chat.STATE_FIELDS)
+            pipe.hmget(keys.room(room_id), *chat.STATE_FIELDS, "recording")
             (seq, raw_you, stage_ids, hands, invitation, questions, votes, listening, audience_ids,
-             (chat_off, chat_slow_s, chat_posted)) = await pipe.execute()
+             (chat_off, chat_slow_s, chat_posted, recording)) = await pipe.execute()
         if raw_you is None:
             raise DropinError(ErrorCode.NOT_JOINED, "you are not in this room")
         you = _member(raw_you)
@@ -334,6 +335,7 @@ class RoomStore:
             chat=chat.state(chat_off, chat_slow_s),
             chat_recent=chat.page(recent),
             chat_more=chat.earlier(recent_ids),
+            recording=recording == "1",
         )
 
     async def chat_page(self, room_id: str, before: int) -> tuple[list[ChatMessage], bool]:

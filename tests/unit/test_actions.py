@@ -18,7 +18,7 @@ from vocabulary.actions import SUBJECTS, Action, Subject
 ROOT = Path(__file__).resolve().parents[2]
 # What a request about each subject names besides `type` and `id`.
 FIELDS = {Subject.ROOM: set(), Subject.MEMBER: {"target"}, Subject.QUESTION: {"question"}, Subject.TEXT: {"text"},
-          Subject.MESSAGE: {"message"}, Subject.CHAT: {"enabled", "slow_s"}}
+          Subject.MESSAGE: {"message"}, Subject.CHAT: {"enabled", "slow_s"}, Subject.RECORDING: {"on"}}
 TIMER_ACTIONS = {"expire_invite"}  # taken by the server's own timers, never requested
 
 
@@ -58,7 +58,7 @@ def test_each_action_is_one_request_naming_what_it_is_about() -> None:
 def test_a_request_for_each_action_validates(action: Action) -> None:
     extra = {Subject.ROOM: {}, Subject.MEMBER: {"target": "x"}, Subject.QUESTION: {"question": "q1"},
              Subject.TEXT: {"text": "Why?"}, Subject.MESSAGE: {"message": "c1"},
-             Subject.CHAT: {"enabled": False, "slow_s": 30}}[SUBJECTS[action]]
+             Subject.CHAT: {"enabled": False, "slow_s": 30}, Subject.RECORDING: {"on": True}}[SUBJECTS[action]]
     request = m.request_adapter.validate_python({"type": action.value, "id": "1", **extra})
     assert request.type == action
 

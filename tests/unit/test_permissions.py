@@ -39,6 +39,7 @@ ALLOWED: dict[str, set[tuple[str, str | None]]] = {
     "chat": {(H, None), (M, None), (S, None), (L, None)},
     "delete_message": {(H, None), (M, None)},
     "set_chat": {(H, None), (M, None)},
+    "set_recording": {(H, None)},
 }
 
 CELLS = list(itertools.product(Action, ROLES, [None, *ROLES]))

@@ -35,6 +35,7 @@ const PHRASES = {
   unauthorized: 'Please enter your name first, then try again.',
   token_expired: 'Your sign-in has expired. Please enter your name again.',
   not_found: "That doesn't exist any more. The link may be mistyped, or it was removed.",
+  recording_not_found: "That recording doesn't exist any more: its host may have deleted it.",
   club_not_found: "That club doesn't exist. The link may be mistyped, or the club was removed.",
   event_not_found: "That event doesn't exist. The link may be mistyped, or it was cancelled.",
   not_an_occurrence: "That date isn't part of this event's schedule.",

@@ -128,6 +128,9 @@ export const MATRIX = {
       "host",
       "moderator"
     ],
+    "set_recording": [
+      "host"
+    ],
     "unmute_self": [
       "host",
       "moderator",

@@ -24,7 +24,7 @@ export const FINAL_JOIN_ERRORS = new Set([
 const LOG_EVENTS = [
   'member_joined', 'member_left', 'member_updated', 'hand_raised', 'hand_lowered', 'invited',
   'invite_ended', 'member_removed', 'host_changed', 'room_ended', 'question_asked', 'question_updated',
-  'chat_posted', 'chat_deleted', 'chat_hidden', 'chat_changed', 'reactions', 'quality_changed',
+  'chat_posted', 'chat_deleted', 'chat_hidden', 'chat_changed', 'recording_changed', 'reactions', 'quality_changed',
 ];
 
 function wsUrl() {

@@ -27,6 +27,8 @@ export function renderRoomInfo(room) {
   ui.description.hidden = !room.description;
   ui.host.textContent = `Hosted by ${room.host.name}`;
   ui.host.hidden = false;
+  ui.recordingNotice.hidden = !room.recording;
+  ui.record.textContent = room.recording ? 'Stop recording' : 'Start recording';
 }
 
 /** Whether the microphone should be silent: muted at the server, or muted here and not yet confirmed. */

@@ -108,7 +108,7 @@ export class RoomState {
    */
   applySnapshot(joined) {
     const previousInvitations = this.invitations;
-    this.room = joined.room;
+    this.room = { ...joined.room, recording: Boolean(joined.recording) };
     this.seq = joined.seq;
     this.you = { hand_raised: false, invitation: null, muted: false, muted_by: null, ...joined.you };
     this.stage = new Map(joined.stage.map((member) => [member.id, member]));
@@ -245,6 +245,11 @@ export class RoomState {
 
   _on_chat_hidden({ id }) {
     this.chat = new Map([...this.chat].filter(([, message]) => message.by.id !== id));
+    return [];
+  }
+
+  _on_recording_changed({ recording }) {
+    this.room = { ...this.room, recording };
     return [];
   }
 

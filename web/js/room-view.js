@@ -30,6 +30,9 @@ export const ui = {
   leave: $('leave-button'),
   end: $('end-button'),
   hostPanel: $('host-panel'),
+  recordingNotice: $('recording-notice'),
+  record: $('record-button'),
+
   endDialog: $('end-dialog'),
   handsPanel: $('hands-panel'),
   handsList: $('hands-list'),

@@ -185,6 +185,10 @@ function deleteMessage(messageId) {
   });
 }
 
+function toggleRecording() {
+  return once('set_recording', (s) => act(s, 'set_recording', { on: !s.state.room.recording }));
+}
+
 function setChat() {
   return once('set_chat', async (s) => {
     const { error } = await act(s, 'set_chat', { enabled: ui.chatEnabled.checked, slow_s: Number(ui.chatSlow.value) });
@@ -269,6 +273,7 @@ ui.chatForm.addEventListener('submit', sendChat);
 for (const button of ui.reactionButtons) button.addEventListener('click', () => react(button.dataset.reaction));
 ui.chatEarlier.addEventListener('click', showEarlierChat);
 ui.chatEnabled.addEventListener('change', setChat);
+ui.record.addEventListener('click', toggleRecording);
 ui.chatSlow.addEventListener('change', setChat);
 ui.joinForm.addEventListener('submit', (event) => {
   event.preventDefault();

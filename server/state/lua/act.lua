@@ -1,7 +1,7 @@
 -- One room action, already permitted by server/rules/permissions.py for the roles the caller read.
 -- ARGV: action, actor_id, actor_role, target_id, target_role, now, ban ('none'|'timed'|'room'),
 --       ban_minutes, detail (a question's text or id; a chat message's text or id; for set_chat
---       '<1 on, 0 off>:<slow mode seconds>'; for remove, 'hide_messages' to delete the member's
+--       '<1 on, 0 off>:<slow mode seconds>'; for set_recording '1' or '0'; for remove, 'hide_messages' to delete the member's
 --       chat messages too). ('' for an absent target.)
 -- Returns the room's sequence number after the action, or 'conflict' if either member's role
 -- changed since the caller read it (the caller re-reads and decides again).
@@ -188,6 +188,12 @@ elseif action == 'set_chat' then
   if (was[1] or '0') == off and (was[2] or '0') == slow then return seq_now() end
   redis.call('HSET', K_ROOM, 'chat_off', off, 'chat_slow_s', slow)
   log({type = 'chat_changed', chat = {enabled = on == '1', slow_s = tonumber(slow)}})
+
+elseif action == 'set_recording' then
+  if ARGV[9] ~= '0' and ARGV[9] ~= '1' then return redis.error_reply('unknown_action') end
+  if (redis.call('HGET', K_ROOM, 'recording') or '0') == ARGV[9] then return seq_now() end
+  redis.call('HSET', K_ROOM, 'recording', ARGV[9])
+  log({type = 'recording_changed', recording = ARGV[9] == '1'})
 
 else
   return redis.error_reply('unknown_action')

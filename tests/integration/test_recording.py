@@ -1,0 +1,118 @@
+"""Recording a room: the host switches it on and everyone is told (joiners before they join); the
+room's slots become Ogg Opus files that PyAV reads back at the length recorded, with a timeline
+of who held which slot; only those who may listen get the files, and only hosts delete them."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import av
+import httpx
+import pytest
+
+from signaling.client import RequestFailed
+from signaling.participant import Participant, ToneTrack
+from support import hosted_room, wait_until
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def ogg_seconds(body: bytes) -> tuple[str, str, float]:
+    """(container, codec, seconds of decoded audio) of an Ogg file."""
+    with av.open(io.BytesIO(body)) as container:
+        codec = container.streams.audio[0].codec_context.name
+        seconds = sum(frame.samples for frame in container.decode(audio=0)) / 48_000
+        return container.format.name, codec, seconds
+
+
+async def test_a_recorded_room_plays_back_as_ogg_opus_per_slot_with_its_timeline(server) -> None:
+    room_id, host = hosted_room(server, "Grace")
+    listener = Participant(server.ws_url, server.identity("Linus"))
+    try:
+        await host.join(room_id)
+        await listener.join(room_id)
+        assert not listener.welcome.recording
+        await host.connect_media(ToneTrack(440))
+        await listener.connect_media()
+        await wait_until(lambda: _heard(listener), what="the listener hears the host")
+
+        with pytest.raises(RequestFailed) as refused:
+            await listener.client.request("set_recording", on=True)
+        assert refused.value.code == "forbidden"
+        assert not server.room(room_id)["recording"]
+
+        await host.client.request("set_recording", on=True)
+        changed = await listener.client.next_event("recording_changed")
+        assert changed.recording is True
+        assert server.room(room_id)["recording"] is True, "a joiner is told before joining"
+        late = Participant(server.ws_url, server.identity("Late"))
+        await late.join(room_id)
+        assert late.welcome.recording
+        await late.close()
+
+        await asyncio.sleep(3)
+        await host.client.request("set_recording", on=False)
+        assert (await listener.client.next_event("recording_changed")).recording is False
+
+        async with httpx.AsyncClient(base_url=server.base_url) as http:
+            async def finished() -> bool:
+                reply = await http.get(f"/api/rooms/{room_id}/recordings", headers=bearer(host.token))
+                found = reply.json()["recordings"]
+                return len(found) == 1 and found[0]["seconds"] is not None
+
+            await wait_until(finished, what="the recording is finished")
+            listing = (await http.get(f"/api/rooms/{room_id}/recordings", headers=bearer(listener.token))).json()
+            (recording,) = listing["recordings"]
+            assert not listing["may_delete"]
+            assert 2.5 < recording["seconds"] < 4.5
+            assert len(recording["slots"]) == 3
+            held = {holder["name"] for moment in recording["timeline"] for holder in moment["holders"] if holder}
+            assert held == {"Grace"}
+            for url in recording["slots"]:
+                reply = await http.get(url)
+                assert reply.status_code == 200 and reply.headers["content-type"] == "audio/ogg"
+                container, codec, seconds = ogg_seconds(reply.content)
+                assert (container, codec) == ("ogg", "opus")
+                assert abs(seconds - recording["seconds"]) < 0.1, "every slot runs the whole recording, in step"
+
+            stranger = server.identity("Stranger")
+            reply = await http.get(f"/api/rooms/{room_id}/recordings", headers=bearer(stranger))
+            assert reply.status_code == 403
+            forged = recording["slots"][0].split("?")[0] + "?grant=" + stranger
+            assert (await http.get(forged)).status_code == 403
+
+            one = f"/api/rooms/{room_id}/recordings/{recording['id']}"
+            assert (await http.delete(one, headers=bearer(listener.token))).status_code == 403
+            assert (await http.get(recording["slots"][0])).status_code == 200, "a refused delete deletes nothing"
+            assert (await http.delete(one, headers=bearer(host.token))).status_code == 204
+            assert (await http.get(recording["slots"][0])).status_code == 404
+            listing = (await http.get(f"/api/rooms/{room_id}/recordings", headers=bearer(host.token))).json()
+            assert listing == {"recordings": [], "may_delete": True}
+    finally:
+        await asyncio.gather(host.close(), listener.close(), return_exceptions=True)
+
+
+async def test_ending_a_room_finishes_its_recording(server) -> None:
+    room_id, host = hosted_room(server)
+    try:
+        await host.join(room_id)
+        await host.connect_media(ToneTrack(440))
+        await host.client.request("set_recording", on=True)
+        await asyncio.sleep(2)
+        httpx.post(f"{server.base_url}/api/rooms/{room_id}/end", headers=bearer(host.token)).raise_for_status()
+        assert not server.room(room_id)["recording"]
+
+        async def finished() -> bool:
+            found = httpx.get(f"{server.base_url}/api/rooms/{room_id}/recordings", headers=bearer(host.token)).json()
+            return len(found["recordings"]) == 1 and found["recordings"][0]["seconds"] is not None
+
+        await wait_until(finished, what="the ended room's recording is finished")
+    finally:
+        await host.close()
+
+
+async def _heard(participant: Participant) -> bool:
+    return (await participant.packets_per_slot())[0] > 10
