@@ -5,6 +5,7 @@ import { api, getIdentity, getToken } from './api.js';
 import { withLinks } from './chat.js';
 import { $, h, pathPart, plural } from './dom.js';
 import { describeError } from './errors.js';
+import { showRecordings } from './replay.js';
 import { byVotes } from './room-state.js';
 import { formatDateTime, formatDuration } from './time.js';
 
@@ -44,6 +45,7 @@ const ui = {
   notesButton: $('notes-button'),
   notesStatus: $('notes-status'),
   notesError: $('notes-error'),
+  replay: { section: $('replay-panel'), note: $('replay-note'), list: $('recording-list') },
 };
 
 const roomId = pathPart(1);
@@ -187,6 +189,7 @@ async function load() {
   }
   render(roundup.value, room.status === 'fulfilled' ? room.value : null);
   ui.view.hidden = false;
+  await showRecordings(roomPath, ui.replay);
 }
 
 ui.notesForm.addEventListener('submit', saveNotes);
