@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 
 from server import logs
 from server.api import (
+    club_space,
     clubs,
     docs,
     errors,
@@ -45,9 +46,11 @@ from server.media.turn import IceServers
 from server.media.udp_mux import UdpMux
 from server.metrics import Metrics
 from server.processes import die_with_parent
+from server.schedule.club_space import ClubSpace
 from server.schedule.service import ScheduleService
 from server.seats import Seats
 from server.service import RoomService
+from server.state.club_feed import ClubFeeds
 from server.state.redis_server import redis_url_for
 from server.state.rooms import RoomStore
 from server.state.storage import feed_client, request_client
@@ -175,6 +178,8 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.service.joined_in = node_metrics.join_seconds.observe
             schedule = app.state.schedule = ScheduleService(store, settings)
             webhooks = app.state.webhooks = ClubWebhooks(schedule.clubs, schedule.webhooks, settings)
+            app.state.club_space = ClubSpace(schedule, settings)
+            club_feeds = app.state.club_feeds = ClubFeeds(feeds)
             await webhooks.store.set_operator_endpoints(
                 settings.webhook_urls, settings.webhook_secret or "", settings.webhook_queue_max
             )
@@ -192,11 +197,18 @@ def create_app(settings: Settings) -> FastAPI:
             registry.start()
             dispatcher.start()
             app.state.redis, app.state.draining = redis, False  # for /readyz; draining from the first SIGTERM
-            exit_on_second_sigterm(lambda: setattr(app.state, "draining", True), settings.drain_notice_s)
+            loop = asyncio.get_running_loop()
+
+            def drain() -> None:
+                app.state.draining = True
+                loop.call_soon_threadsafe(club_feeds.end_streams)  # open club pages reconnect elsewhere
+
+            exit_on_second_sigterm(drain, settings.drain_notice_s)
             try:
                 yield
             finally:
                 await node_metrics.stop()
+                await club_feeds.close()
                 await dispatcher.stop()
                 await timers.stop()
                 await registry.stop(members_let_go=await app.state.service.stop())
@@ -218,7 +230,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.state.metrics_token = settings.metrics_token
     app.include_router(metrics.router)
-    for scheduling in (clubs, events, invites, webhooks):
+    for scheduling in (clubs, club_space, events, invites, webhooks):
         app.include_router(scheduling.router)
 
     @app.websocket("/ws")

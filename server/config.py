@@ -125,6 +125,10 @@ class Settings(BaseSettings):
     invite_ttl_s: int = Field(default=RoomSettings.invite_ttl_s, ge=5, le=3600)
     early_open_s: int = Field(default=600, ge=0, le=86_400)
     """How long before a scheduled room's start its host and co-hosts may open it."""
+    club_posts_per_minute: int = Field(default=5, ge=1)
+    """Posts and replies one member may write in one club's space in a minute."""
+    club_proposals_per_hour: int = Field(default=5, ge=1)
+    """Topic proposals one member may make in one club in an hour."""
 
     @property
     def secrets(self) -> list[str]:

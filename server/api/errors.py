@@ -46,6 +46,7 @@ STATUS = {
     ErrorCode.WEBHOOK_NOT_FOUND: 404,
     ErrorCode.RECORDING_NOT_FOUND: 404,
     ErrorCode.TOO_MANY_WEBHOOKS: 409,
+    ErrorCode.RATE_LIMITED: 429,
 }
 
 

@@ -267,3 +267,77 @@ def webhook_failures(endpoint_id: str) -> str:
 def webhook_lease(endpoint_id: str) -> str:
     """String: the node delivering to the endpoint (one at a time keeps each room's events in order)."""
     return f"{webhook(endpoint_id)}:lease"
+
+
+# A club's discussion space (server/state/club_space.py; the scripts name the same keys from
+# K_CLUB_PREFIX in server/state/lua/space.lua)
+
+
+def space_counters(club_id: str) -> str:
+    """Hash: posts, replies, proposals: how many of each the club's space has numbered so far."""
+    return f"{club(club_id)}:space:counters"
+
+
+def space_posts(club_id: str) -> str:
+    """Hash: post id (`p<n>`) -> JSON {id, kind ('post'|'roundup'), by: {id, name} (not for a
+    round-up), text, at, room (a round-up's: {id, title, event_id, occurrence, started_at, ended_at,
+    peak_listeners, listeners, speakers, questions, chat_messages})}."""
+    return f"{club(club_id)}:space:posts"
+
+
+def space_timeline(club_id: str) -> str:
+    """Sorted set: post ids scored by their number (newest last)."""
+    return f"{club(club_id)}:space:timeline"
+
+
+def space_pinned(club_id: str) -> str:
+    """Sorted set: ids of pinned posts, scored by when they were pinned."""
+    return f"{club(club_id)}:space:pinned"
+
+
+def space_replies(club_id: str) -> str:
+    """Hash: reply id (`r<n>`) -> JSON {id, post, by: {id, name}, text, at}."""
+    return f"{club(club_id)}:space:replies"
+
+
+def space_post_replies(club_id: str, post_id: str) -> str:
+    """Sorted set: the ids of one post's replies, scored by their number."""
+    return f"{club(club_id)}:space:post:{post_id}:replies"
+
+
+def space_mutes(club_id: str) -> str:
+    """Hash: identity id -> JSON {id, name, by: {id, name}, at} of members a host muted in the space."""
+    return f"{club(club_id)}:space:mutes"
+
+
+def space_rate(club_id: str, kind: str, identity_id: str) -> str:
+    """Sorted set (expires): what one identity wrote of `kind` ('write': posts and replies;
+    'propose') in the club's space within the rate limit's window, scored by when."""
+    return f"{club(club_id)}:space:rate:{kind}:{identity_id}"
+
+
+def space_proposals(club_id: str) -> str:
+    """Hash: proposal id (`t<n>`) -> JSON {id, by: {id, name}, text, at, votes, adopted: null |
+    {event_id, date, title, by: {id, name}, at}}."""
+    return f"{club(club_id)}:space:proposals"
+
+
+def space_open_proposals(club_id: str) -> str:
+    """Sorted set: ids of proposals not adopted yet, scored by their votes."""
+    return f"{club(club_id)}:space:open"
+
+
+def space_adopted(club_id: str) -> str:
+    """Sorted set: ids of adopted proposals, scored by when they were adopted."""
+    return f"{club(club_id)}:space:adopted"
+
+
+def space_votes(club_id: str, proposal_id: str) -> str:
+    """Set: identity ids that upvoted one proposal."""
+    return f"{club(club_id)}:space:votes:{proposal_id}"
+
+
+def space_changes(club_id: str) -> str:
+    """Stream: the space's changes (field `change`: JSON {type, id, ...}), capped near 500; what open
+    club pages follow (GET /api/clubs/{id}/live)."""
+    return f"{club(club_id)}:space:changes"

@@ -84,7 +84,7 @@ class RoomStore:
         self._create = _script(redis, "create_room.lua")
         self._join = _script(redis, "join.lua")
         self._leave = _script(redis, "leave.lua")
-        self._end = _script(redis, "end_room.lua")
+        self._end = redis.register_script(lua_source("lib.lua", "space.lua", "end_room.lua"))  # + the round-up post
         self._ban = _script(redis, "ban.lua")
         self._act = _script(redis, "act.lua")
         self._report_quality = _script(redis, "quality.lua")

@@ -2,6 +2,7 @@
 -- 'host': the actor must be the room's host. 'hostless' (a timer's `end_if_hostless`): a room
 -- without a host first hands on to its longest-serving moderator, and ends only if it has none.
 -- 'operator': `dropin rooms end`, from a shell that holds the Redis itself; no member can ask it.
+-- A club's room posts its round-up into the club's space (space.lua) in the same step.
 local refused = require_live()
 if refused then return redis.error_reply(refused) end
 local by, now = ARGV[1], tonumber(ARGV[3])
@@ -21,6 +22,8 @@ redis.call('ZREM', K_LIVE, redis.call('HGET', K_ROOM, 'id'))
 redis.call('DEL', K_MEMBERS, K_COUNTS, K_STAGE, K_AUDIENCE, K_HANDS, K_INVITES)
 local seq = log({type = 'room_ended'})
 local id = redis.call('HGET', K_ROOM, 'id')
+local club_id = redis.call('HGET', K_ROOM, 'club_id')
+if club_id and club_id ~= '' then space_roundup(club_id, K_ROOM, K_VISITORS, K_STAGE_TIME, now) end
 room_webhook('room.ended', {ended_at = now, by = by})
 room_webhook('roundup.ready', {json = '/api/rooms/' .. id .. '/roundup', markdown = '/api/rooms/' .. id .. '/roundup.md'})
 return seq
