@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1)
     """Node processes serving the one port (`auto`: one per core); each is a node of the cluster."""
     data_dir: Path = Field(default_factory=default_data_dir)
+    recordings_dir: Path | None = None
+    """Where rooms' recordings are written (default: `recordings` in the data directory). Nodes on
+    several machines need one they all reach: the room's origin writes, any node serves."""
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DROPIN_REDIS_URL", "REDIS_URL")
     )

@@ -94,7 +94,8 @@ class RoomService:
         self._batcher: asyncio.Task[None] | None = None
         self.reactions = Reactions(store)
         self.recordings = Recordings(
-            RecordingStore(store.redis), ClubStore(store.redis), router, settings.data_dir / "recordings"
+            RecordingStore(store.redis), ClubStore(store.redis), router,
+            settings.recordings_dir or settings.data_dir / "recordings",
         )
         self._reacting: asyncio.Task[None] | None = None
         self.joined_in: Callable[[float], None] = lambda seconds: None  # each join's time (for /metrics)

@@ -5,6 +5,7 @@ of who held which slot; only those who may listen get the files, and only hosts 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 
 import av
@@ -13,7 +14,7 @@ import pytest
 
 from signaling.client import RequestFailed
 from signaling.participant import Participant, ToneTrack
-from support import hosted_room, wait_until
+from support import CLUSTER_SECRET, busy, hosted_room, serving, wait_until
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -26,6 +27,13 @@ def ogg_seconds(body: bytes) -> tuple[str, str, float]:
         codec = container.streams.audio[0].codec_context.name
         seconds = sum(frame.samples for frame in container.decode(audio=0)) / 48_000
         return container.format.name, codec, seconds
+
+
+def loudness(body: bytes) -> float:
+    """The mean level (0 to 1) of an Ogg Opus file's decoded audio."""
+    with av.open(io.BytesIO(body)) as container:
+        levels = [abs(frame.to_ndarray()).mean() for frame in container.decode(audio=0)]
+        return float(sum(levels) / len(levels))
 
 
 async def test_a_recorded_room_plays_back_as_ogg_opus_per_slot_with_its_timeline(server) -> None:
@@ -115,4 +123,46 @@ async def test_ending_a_room_finishes_its_recording(server) -> None:
 
 
 async def _heard(participant: Participant) -> bool:
-    return (await participant.packets_per_slot())[0] > 10
+    return await participant.packets_received() > 10
+
+
+async def test_a_room_over_two_nodes_is_recorded_once_by_its_origin_and_served_by_either(
+    redis_server, redis, tmp_path
+) -> None:
+    shared = str(tmp_path / "recordings")  # what the nodes of one Dropin share (docker/compose.yml)
+    with contextlib.ExitStack() as stack:
+        a, b = (stack.enter_context(serving(redis_server.url, tmp_path / name, DROPIN_SECRET=CLUSTER_SECRET,
+                                            DROPIN_RECORDINGS_DIR=shared)) for name in "ab")
+        room_id, host = hosted_room(a, "Grace")
+        speaker = Participant(b.ws_url, b.identity("Sol"))
+        try:
+            async with busy(redis, b):
+                await host.join(room_id)  # the room's origin is node A
+            await speaker.join(room_id)
+            await speaker.client.request("raise_hand")
+            await host.client.request("invite", target=speaker.welcome.you.id)
+            await speaker.client.request("accept_invite")
+            await speaker.client.request("unmute_self")
+            await host.connect_media(ToneTrack(440))
+            await speaker.connect_media(ToneTrack(880))
+            await wait_until(lambda: _heard(host), what="the host hears the speaker on the other node")
+
+            await host.client.request("set_recording", on=True)
+            await asyncio.sleep(3)
+            await host.client.request("set_recording", on=False)
+
+            async with httpx.AsyncClient(base_url=b.base_url) as http:
+                async def finished() -> list[dict]:
+                    reply = await http.get(f"/api/rooms/{room_id}/recordings", headers=bearer(speaker.token))
+                    return [found for found in reply.json()["recordings"] if found["seconds"] is not None]
+
+                await wait_until(finished, what="the recording is finished")
+                await asyncio.sleep(1.5)  # a second node writing one too would have by now
+                (recording,) = (await http.get(f"/api/rooms/{room_id}/recordings",
+                                               headers=bearer(speaker.token))).json()["recordings"]
+                held = {holder["name"] for moment in recording["timeline"] for holder in moment["holders"] if holder}
+                assert held == {"Grace", "Sol"}
+                levels = sorted([loudness((await http.get(url)).content) for url in recording["slots"]])
+                assert levels[0] < 0.001 < 0.05 < levels[1], f"two voices on two slots, one slot quiet: {levels}"
+        finally:
+            await asyncio.gather(host.close(), speaker.close(), return_exceptions=True)

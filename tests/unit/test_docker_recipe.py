@@ -45,6 +45,9 @@ def test_the_compose_nodes_share_redis_and_the_secret_and_sit_behind_the_balance
         assert environment["REDIS_URL"] == "redis://redis:6379/0"
         assert environment["DROPIN_SECRET"].startswith("${DROPIN_SECRET:?")
     assert len({services[name]["volumes"][0] for name in nodes}) == len(nodes), "each node keeps its own data"
+    shared = {f'{volume.split(":")[0]}:{services[name]["environment"]["DROPIN_RECORDINGS_DIR"]}'
+              for name in nodes for volume in services[name]["volumes"][1:]}
+    assert len(shared) == 1, "the nodes share one folder of recordings: the origin writes, any node serves"
     caddyfile = (ROOT / "docker/Caddyfile").read_text()
     assert all(f"{name}:8000" in caddyfile for name in nodes)
 
