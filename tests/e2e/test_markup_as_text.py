@@ -1,5 +1,6 @@
-"""End to end: markup and script typed into names, titles, descriptions, a club, a question and
-the chat show as the text they are, everywhere they appear, and nothing in them runs.
+"""End to end: markup and script typed into names, titles, descriptions, a club, a question, the
+chat, and a club's posts, replies and topic proposals show as the text they are, everywhere they
+appear, and nothing in them runs.
 
 Every payload pushes onto `window.__ran` if it ever runs (an event handler, a script element, a
 `javascript:` link followed); the pages must leave it empty, show the payload literally and hold
@@ -20,6 +21,9 @@ QUESTION = "<img src=x onerror=__ran.push('question')> <a href=\"javascript:__ra
 CHAT = "<img src=x onerror=__ran.push('chat')> javascript:__ran.push('chat-link') see https://example.org/notes"
 CLUB = "<iframe src=javascript:__ran.push('club')>"
 CLUB_ABOUT = "<style>body{display:none}</style><marquee>club</marquee>"
+POST = "<img src=x onerror=__ran.push('post')> javascript:__ran.push('post-link') see https://example.org/post"
+REPLY = "<a href=\"javascript:__ran.push('reply')\">reply</a> <svg onload=__ran.push('reply-svg')>"
+PROPOSAL = "<iframe src=javascript:__ran.push('proposal')></iframe> <b onmouseover=__ran.push('p')>topic</b>"
 
 WATCH = "window.__ran = [];"
 MADE_FROM_TEXT = "img[src='x'], svg, iframe, marquee, b, style:not(head style), a[href^='javascript:']"
@@ -45,7 +49,7 @@ async def nothing_ran(page: Page) -> None:
     assert await page.locator(f"body :is({MADE_FROM_TEXT})").count() == 0
 
 
-async def test_markup_in_names_titles_clubs_questions_and_chat_stays_text(server, open_page) -> None:
+async def test_markup_in_names_titles_clubs_questions_chat_and_club_posts_stays_text(server, open_page) -> None:
     host = await watched(await open_page())
     room_form = {"Your name": NAME, "Title": TITLE, "Description (optional)": DESCRIPTION}
     await submit_from_hallway(host, room_form, "Create room", r"/rooms/[^/]+$")
@@ -87,6 +91,26 @@ async def test_markup_in_names_titles_clubs_questions_and_chat_stays_text(server
     await expect(club_page.get_by_role("heading", name=CLUB, level=1)).to_be_visible()
     await expect(club_page.get_by_text(CLUB_ABOUT, exact=True)).to_be_visible()
     await nothing_ran(club_page)
+
+    await club_page.get_by_label("Write a post", exact=True).fill(POST)
+    await club_page.get_by_role("button", name="Post", exact=True).click()
+    posts = club_page.get_by_role("list", name="Posts", exact=True)
+    await expect(posts.get_by_text(POST)).to_be_visible(timeout=10_000)
+    await posts.get_by_label(f"Reply to {NAME}'s post", exact=True).fill(REPLY)
+    await posts.get_by_role("button", name="Reply", exact=True).click()
+    await club_page.get_by_label("Propose a topic", exact=True).fill(PROPOSAL)
+    await club_page.get_by_role("button", name="Propose", exact=True).click()
+    reader = await watched(await open_page())
+    await reader.goto(club_page.url)
+    for page in (club_page, reader):
+        posts = page.get_by_role("list", name="Posts", exact=True)
+        await expect(posts.get_by_text(POST, exact=True)).to_be_visible(timeout=10_000)
+        await expect(posts.get_by_text(REPLY, exact=True)).to_be_visible(timeout=10_000)
+        await expect(posts.get_by_text(NAME, exact=True).first).to_be_visible()  # the author's name
+        await expect(posts.get_by_role("link")).to_have_count(1)  # the https one alone
+        topics = page.get_by_role("list", name="Proposed topics")
+        await expect(topics.get_by_text(PROPOSAL, exact=True)).to_be_visible(timeout=10_000)
+        await nothing_ran(page)
     await club_page.goto("/")
     clubs = club_page.get_by_role("list", name="Clubs")
     await expect(clubs.get_by_text(CLUB, exact=True)).to_be_visible(timeout=10_000)

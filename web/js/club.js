@@ -1,7 +1,9 @@
 // Club page (/clubs/{id}): who runs it, follow it, subscribe to its calendar, see what is
-// coming up and what happened; a club's hosts schedule rooms here.
+// coming up and what happened; a club's hosts schedule rooms here. Its space (posts, round-ups,
+// topic proposals), followed live, is club-space.js.
 
 import { api } from './api.js';
+import { setupSpace } from './club-space.js';
 import { $, h, pathPart, plural, showCharactersLeft, statusBadge } from './dom.js';
 import { describeError } from './errors.js';
 import { describeRecurrence, monthlyWords, recurrenceFor, weeklyWords } from './recurrence.js';
@@ -50,6 +52,7 @@ const clubId = pathPart(1);
 const clubPath = `/api/clubs/${encodeURIComponent(clubId)}`;
 const eventUrl = (id) => `/events/${encodeURIComponent(id)}`;
 const you = setupYou();
+const space = setupSpace({ clubPath, you, onChange: () => load({ quiet: true }) });
 
 /** The club as last loaded (with series, upcoming and past). */
 let club = null;
@@ -156,7 +159,10 @@ async function load({ quiet = false } = {}) {
   ui.error.textContent = quiet ? ui.error.textContent : '';
   renderHeader();
   renderLists();
+  const first = ui.view.hidden;
   ui.view.hidden = false;
+  space.setClub(club);
+  if (first) space.start();
 }
 
 async function toggleFollow() {
@@ -170,6 +176,8 @@ async function toggleFollow() {
     club = { ...club, ...updated };
     renderHeader();
     ui.status.textContent = following ? `You no longer follow ${club.name}.` : `You follow ${club.name} now.`;
+    space.setClub(club);
+    await space.refresh();
   } catch (error) {
     ui.error.textContent = `Couldn't ${following ? 'unfollow' : 'follow'} the club: ${describeError(error)}`;
   } finally {
