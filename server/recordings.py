@@ -90,8 +90,9 @@ class Recordings:
             await self._begin(room_id, forwarder, club_id)
         elif not wanted and room_id in self._writing:
             await self._finish(room_id)
-        else:
-            await self._write_moments(room_id)
+        elif (writing := self._writing.get(room_id)) is not None:
+            writing.recorder.keep_up()
+            await self._store_moments(writing)
 
     async def of_room(self, room: Room, viewer: Identity | None) -> list[Recording]:
         """The room's recordings, if `viewer` may listen to them."""
@@ -163,11 +164,6 @@ class Recordings:
             await self.store.finish(finished)
         except TRANSIENT as exc:
             log.warning("room %s: recording %s finished, but Redis can't be told (%s)", room_id, finished.id, exc)
-
-    async def _write_moments(self, room_id: str) -> None:
-        writing = self._writing.get(room_id)
-        if writing is not None:
-            await self._store_moments(writing)
 
     async def _store_moments(self, writing: _Writing) -> None:
         moments = writing.recorder.moments[writing.written:]

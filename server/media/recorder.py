@@ -25,6 +25,7 @@ TIME_BASE = Fraction(1, RATE)
 FRAME = 960  # a 20 ms frame at 48 kHz: the silence filled into a slot's gaps comes in these
 SILENT_FRAME = b"\xf8\xff\xfe"  # a 20 ms CELT frame that decodes to silence (the usual Opus DTX filler)
 LATE_FRAMES = 3  # a packet arriving this many frames after where its slot's audio has got to starts after a gap
+KEEP_UP_S = 0.5  # `keep_up` fills quiet slots with silence up to this long ago
 _FRAME_MS = (10, 20, 40, 60, 10, 20, 40, 60, 10, 20, 40, 60, 10, 20, 10, 20,
              2.5, 5, 10, 20, 2.5, 5, 10, 20, 2.5, 5, 10, 20, 2.5, 5, 10, 20)  # by the TOC byte's config
 
@@ -46,7 +47,10 @@ class SlotFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._container: OutputContainer = av.open(str(path), "w", format="ogg")
+        # Each Ogg page (a second of audio) reaches the file as it is made: a node that dies loses little.
+        self._container: OutputContainer = av.open(
+            str(path), "w", format="ogg", container_options={"flush_packets": "1"}
+        )
         stream = self._container.add_stream("libopus", rate=RATE)
         stream.codec_context.layout = "stereo"
         stream.codec_context.open()  # libopus writes the OpusHead the muxer needs; nothing is encoded
@@ -98,6 +102,13 @@ class Recorder:
     def packet(self, index: int, payload: bytes) -> None:
         """Slot `index`'s next packet (plain Opus), as forwarded now."""
         self._files[index].write(payload, round(self.seconds * RATE))
+
+    def keep_up(self) -> None:
+        """Fill the quiet slots with silence up to a moment ago, so that every file grows with the
+        recording (and is whole up to there should this node die)."""
+        until = round((self.seconds - KEEP_UP_S) * RATE)
+        for file in self._files:
+            file.silence_until(until)
 
     def announce(self, speaking: set[MemberId], holders: list[MemberId | None]) -> None:
         """Who is speaking and who holds each slot, from now on."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import signal
 
 import av
 import httpx
@@ -120,6 +121,56 @@ async def test_ending_a_room_finishes_its_recording(server) -> None:
         await wait_until(finished, what="the ended room's recording is finished")
     finally:
         await host.close()
+
+
+async def test_when_the_recording_node_dies_the_next_origin_records_on(redis_server, redis, tmp_path) -> None:
+    shared = str(tmp_path / "recordings")
+    with contextlib.ExitStack() as stack:
+        a, b = (stack.enter_context(serving(redis_server.url, tmp_path / name, DROPIN_SECRET=CLUSTER_SECRET,
+                                            DROPIN_RECORDINGS_DIR=shared)) for name in "ab")
+        room_id, host = hosted_room(a, "Grace")
+        sol = Participant(b.ws_url, b.identity("Sol"))
+        try:
+            async with busy(redis, b):
+                await host.join(room_id)  # the room's origin, and so its recorder, is node A
+            await sol.join(room_id)
+            await sol.client.request("raise_hand")
+            await host.client.request("invite", target=sol.welcome.you.id)
+            await sol.client.request("accept_invite")
+            await sol.client.request("unmute_self")
+            await host.client.request("make_moderator", target=sol.welcome.you.id)  # the room goes on without A
+            await sol.connect_media(ToneTrack(880))
+            await host.client.request("set_recording", on=True)
+            await asyncio.sleep(3)
+            a.process.send_signal(signal.SIGKILL)
+
+            async with httpx.AsyncClient(base_url=b.base_url) as http:
+                async def listing() -> list[dict]:
+                    reply = await http.get(f"/api/rooms/{room_id}/recordings", headers=bearer(sol.token))
+                    return reply.json()["recordings"]
+
+                async def taken_over() -> bool:
+                    return len(await listing()) == 2
+
+                await wait_until(taken_over, timeout=20, interval=0.5, what="node B records the room on")
+                await sol.client.next_event("host_changed")
+                await asyncio.sleep(2)
+                await sol.client.request("set_recording", on=False)
+
+                async def finished() -> bool:
+                    return (await listing())[1]["seconds"] is not None
+
+                await wait_until(finished, what="node B's recording is finished")
+                cut_short, carried_on = await listing()
+                assert cut_short["seconds"] is None, "the dead node never finished its recording"
+                levels = [loudness((await http.get(url)).content) for url in cut_short["slots"]]
+                assert max(levels) > 0.05, "what the dead node wrote before it died plays"
+                _, _, seconds = ogg_seconds((await http.get(cut_short["slots"][0])).content)
+                assert seconds > 1.5, "the dead node's pages reached the file as it wrote them"
+                assert carried_on["seconds"] > 1.5
+                assert max([loudness((await http.get(url)).content) for url in carried_on["slots"]]) > 0.05
+        finally:
+            await asyncio.gather(host.close(), sol.close(), return_exceptions=True)
 
 
 async def _heard(participant: Participant) -> bool:

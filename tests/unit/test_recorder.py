@@ -109,3 +109,16 @@ def test_the_forwarder_hands_its_recorder_each_slot_packet_as_opus_and_who_holds
     _, audio = decoded(tmp_path / "slot0.ogg")
     assert abs(len(audio) / RATE - 0.5) < 0.03
     assert loudness(audio, 0.25, 0.45) > 0.05
+
+
+def test_quiet_slots_keep_up_so_the_files_are_whole_before_they_are_finished(tmp_path: Path) -> None:
+    clock = Clock()
+    recorder = Recorder(tmp_path, 2, clock)
+    for packet in opus_packets(200):  # four seconds on slot 0, none on slot 1
+        recorder.packet(0, packet)
+        clock.now += 0.02
+        recorder.keep_up()
+    for index in range(2):  # read while still being written, as after the node writing it died
+        _, audio = decoded(tmp_path / f"slot{index}.ogg")
+        assert len(audio) / RATE > 1.5, f"slot {index}: all but its last page (a second or so) is in the file"
+    recorder.close()
