@@ -1,6 +1,6 @@
 """End to end: the title fields show how many characters are left, so a pasted title that the
-field cuts at the server's limit (room and event titles 120, club names 80, descriptions 2,000)
-doesn't go unseen."""
+field cuts at the server's limit (room and event titles 120, club names 80, descriptions and
+club posts 2,000, topic proposals 200) doesn't go unseen."""
 
 from __future__ import annotations
 
@@ -47,3 +47,8 @@ async def test_title_fields_count_the_characters_left(server, open_page: OpenPag
     schedule = page.get_by_role("region", name="Schedule a room")
     await fill_too_long(schedule.get_by_label("Title", exact=True), 120)
     await expect(schedule.get_by_text("0 characters left", exact=True)).to_be_visible()
+
+    space = page.get_by_role("region", name="Club space")
+    await fill_too_long(space.get_by_label("Write a post", exact=True), 2000)
+    topics = page.get_by_role("region", name="Topics for coming rooms")
+    await fill_too_long(topics.get_by_label("Propose a topic", exact=True), 200)

@@ -1,14 +1,14 @@
 // The club's space on the club page: posts and replies (hosts pin, delete and mute), the
 // round-up posts of its ended rooms, and topic proposals that members upvote and a host makes
-// the theme of a date. It follows the space live (Server-Sent Events from /api/clubs/{id}/live)
+// the theme of a date (their rows: club-topics.js). It follows the space live (Server-Sent Events from /api/clubs/{id}/live)
 // and reads it anew on each change. Nothing anyone typed is parsed as HTML: text goes in as
 // text nodes, and only http(s) links become <a> (withLinks, as in the room's chat).
 
 import { api, getToken } from './api.js';
 import { withLinks } from './chat.js';
-import { $, fromTemplate, h, plural, showCharactersLeft, syncChildren } from './dom.js';
+import { $, fromTemplate, plural, showCharactersLeft, syncChildren } from './dom.js';
 import { describeError } from './errors.js';
-import { formatOccurrenceTime } from './time.js';
+import { proposalRows } from './club-topics.js';
 
 const PAGE = 20;
 const PAGE_MAX = 50; // the most one request reads
@@ -42,24 +42,6 @@ const REPLY = `
     <p class="post-meta"><strong class="reply-author"></strong> <time class="muted reply-time"></time></p>
     <p class="prose reply-text"></p>
     <button type="button" class="reply-delete" hidden>Delete</button>
-  </li>`;
-
-const PROPOSAL = `
-  <li class="occurrence proposal">
-    <p class="prose proposal-text"></p>
-    <p class="muted proposal-meta"></p>
-    <div class="controls">
-      <button type="button" class="proposal-vote" hidden>Upvote</button>
-      <button type="button" class="proposal-delete" hidden>Delete</button>
-    </div>
-    <form class="proposal-adopt" novalidate hidden>
-      <div class="field">
-        <label class="proposal-date-label">Date</label>
-        <select class="proposal-date" name="date"></select>
-      </div>
-      <div class="controls"><button type="submit" class="proposal-adopt-button">Make it the theme</button></div>
-      <p class="error proposal-error" role="alert"></p>
-    </form>
   </li>`;
 
 let uid = 0;
@@ -303,84 +285,21 @@ export function setupSpace({ clubPath, you, onChange }) {
     remove.setAttribute('aria-label', `Delete ${reply.by.name}'s reply`);
   }
 
-  // ---- proposals ---------------------------------------------------------------
-
-  function createProposal() {
-    const item = fromTemplate(PROPOSAL);
-    const id = nextId('adopt');
-    item.querySelector('.proposal-date-label').htmlFor = id;
-    item.querySelector('.proposal-date').id = id;
-    const path = () => `${clubPath}/proposals/${encodeURIComponent(item.dataset.proposalId)}`;
-    item.querySelector('.proposal-vote').addEventListener('click', async () => {
-      try {
-        await you.identify();
-      } catch (error) {
-        ui.error.textContent = describeError(error);
-        return;
-      }
-      act(item.dataset.voted === 'true' ? 'DELETE' : 'PUT', `${path()}/vote`);
-    });
-    item.querySelector('.proposal-delete').addEventListener('click', () => act('DELETE', path()));
-    item.querySelector('.proposal-adopt').addEventListener('submit', async (event) => {
-      event.preventDefault();
-      const errorLine = item.querySelector('.proposal-error');
-      const [eventId, date] = item.querySelector('.proposal-date').value.split('|');
-      errorLine.textContent = '';
-      try {
-        await api('POST', `${path()}/adopt`, { event_id: eventId, date });
+  const topicRows = proposalRows({
+    clubPath,
+    you,
+    act,
+    state: {
+      me,
+      myId,
+      club: () => club,
+      failed: (text) => { ui.error.textContent = text; },
+      adopted: async () => {
         await refresh();
         onChange();
-      } catch (error) {
-        errorLine.textContent = describeError(error, {
-          forbidden: "Only the room's host and co-hosts can set its themes.",
-        });
-      }
-    });
-    return item;
-  }
-
-  function updateProposal(item, proposal) {
-    const host = Boolean(me()?.host);
-    item.dataset.proposalId = proposal.id;
-    item.dataset.voted = String(proposal.you_voted);
-    const text = item.querySelector('.proposal-text');
-    text.textContent = proposal.text;
-    const adopted = proposal.adopted;
-    const meta = item.querySelector('.proposal-meta');
-    if (adopted) {
-      meta.replaceChildren(`Theme of `, h('a', { href: adopted.event_url, text: adopted.title }),
-        ` on ${formatDay(adopted.date)} · proposed by ${proposal.by.name}`);
-    } else {
-      meta.textContent = `Proposed by ${proposal.by.name} · ${plural(proposal.votes, 'vote')}`;
-    }
-    const vote = item.querySelector('.proposal-vote');
-    vote.hidden = Boolean(adopted) || !(me()?.member);
-    vote.textContent = proposal.you_voted ? 'Upvoted' : 'Upvote';
-    vote.setAttribute('aria-pressed', String(proposal.you_voted));
-    item.querySelector('.proposal-delete').hidden = !(host || proposal.by.id === myId());
-    const form = item.querySelector('.proposal-adopt');
-    const dates = adoptableDates();
-    form.hidden = Boolean(adopted) || !host || dates.length === 0;
-    if (!form.hidden) {
-      const select = item.querySelector('.proposal-date');
-      const key = JSON.stringify(dates);
-      if (select.dataset.shown !== key) {
-        const chosen = select.value;
-        select.replaceChildren(...dates.map((d) => h('option', { value: d.value, text: d.label })));
-        if (dates.some((d) => d.value === chosen)) select.value = chosen;
-        select.dataset.shown = key;
-      }
-      item.querySelector('.proposal-date-label').textContent = `Date for “${proposal.text}”`;
-    }
-  }
-
-  function adoptableDates() {
-    const titles = new Map((club?.series ?? []).map((s) => [s.id, s.title]));
-    return (club?.upcoming ?? []).map((o) => ({
-      value: `${o.event_id}|${o.date}`,
-      label: `${titles.get(o.event_id) ?? 'Room'}, ${formatOccurrenceTime(o.starts_at, o.timezone)}`,
-    }));
-  }
+      },
+    },
+  });
 
   // ---- drawing -------------------------------------------------------------------
 
@@ -405,9 +324,9 @@ export function setupSpace({ clubPath, you, onChange }) {
       ui.older.hidden = page.next_before === null;
     }
     if (topics) {
-      syncChildren(ui.proposals, topics.open, (p) => p.id, createProposal, updateProposal);
+      syncChildren(ui.proposals, topics.open, (p) => p.id, topicRows.create, topicRows.update);
       ui.proposalsEmpty.hidden = topics.open.length > 0;
-      syncChildren(ui.adopted, topics.adopted, (p) => p.id, createProposal, updateProposal);
+      syncChildren(ui.adopted, topics.adopted, (p) => p.id, topicRows.create, topicRows.update);
       ui.adoptedPanel.hidden = topics.adopted.length === 0;
     }
   }
@@ -440,8 +359,4 @@ function roundupFigures(roundup) {
 
 function formatWhen(iso) {
   return new Date(iso).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
-}
-
-function formatDay(day) {
-  return new Date(`${day}T12:00:00`).toLocaleDateString([], { weekday: 'short', day: 'numeric', month: 'short' });
 }
