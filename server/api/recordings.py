@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from server import wire
 from server.api.deps import Caller, Service
+from server.api.docs import text_body
 from server.api.errors import SIGNED_IN, STORE, errors
 from server.api.events import IdPath, Viewer
 from server.api.rooms import A_ROOM, RoomIdPath
@@ -45,6 +46,10 @@ class RecordingOut(BaseModel):
 class RoomRecordings(BaseModel):
     recordings: list[RecordingOut]
     may_delete: bool
+
+
+class Deleted(BaseModel):
+    id: str
 
 
 class ClubRecording(BaseModel):
@@ -93,7 +98,9 @@ async def room_recordings(room_id: RoomIdPath, viewer: Viewer, service: Service)
 
 @router.get(
     "/api/rooms/{room_id}/recordings/{recording_id}/slot{index}.ogg", response_class=FileResponse,
-    summary="Download one slot of a recording", responses=errors(*A_RECORDING),
+    summary="Download one slot of a recording",
+    responses={**text_body("audio/ogg", "the slot's audio, Ogg Opus"),
+               **errors(*A_ROOM, ErrorCode.FORBIDDEN, ErrorCode.RECORDING_NOT_FOUND)},
 )
 async def recording_file(
     room_id: RoomIdPath, recording_id: IdPath, index: Annotated[int, Path(ge=0, le=15)],
@@ -109,13 +116,13 @@ async def recording_file(
 
 
 @router.delete(
-    "/api/rooms/{room_id}/recordings/{recording_id}", status_code=204, response_class=Response,
+    "/api/rooms/{room_id}/recordings/{recording_id}", response_model=Deleted,
     summary="Delete a recording", responses=errors(*A_RECORDING),
 )
-async def delete_recording(room_id: RoomIdPath, recording_id: IdPath, caller: Caller, service: Service) -> Response:
+async def delete_recording(room_id: RoomIdPath, recording_id: IdPath, caller: Caller, service: Service) -> Deleted:
     """Delete a recording and its files (the room's host, or its club's hosts)."""
     await service.recordings.delete(await service.store.get(room_id), recording_id, caller)
-    return Response(status_code=204)
+    return Deleted(id=recording_id)
 
 
 @router.get(
