@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import io
 import signal
+from datetime import timedelta
 
 import av
 import httpx
@@ -217,3 +218,34 @@ async def test_a_room_over_two_nodes_is_recorded_once_by_its_origin_and_served_b
                 assert levels[0] < 0.001 < 0.05 < levels[1], f"two voices on two slots, one slot quiet: {levels}"
         finally:
             await asyncio.gather(host.close(), speaker.close(), return_exceptions=True)
+
+
+async def test_a_club_rooms_recordings_are_listed_for_the_clubs_members(server) -> None:
+    from test_clubs_events import Person, error, local, schedule
+
+    ada, bo, cy = Person(server, "Ada"), Person(server, "Bo"), Person(server, "Cy")
+    club = ada.post("/api/clubs", {"name": "L&D Thursdays"}).json()
+    assert bo.post(f"/api/clubs/{club['id']}/follow").status_code == 200
+    series = schedule(ada, club_id=club["id"], start=local(timedelta(minutes=5)), title="Club hour")
+    room_id = ada.post(f"/api/events/{series['id']}/occurrences/{series['next']['date']}/open").json()["room_id"]
+    host = Participant(server.ws_url, ada.token)
+    try:
+        await host.join(room_id)
+        await host.connect_media(ToneTrack(440))
+        await host.client.request("set_recording", on=True)
+        await asyncio.sleep(2)
+        await host.client.request("set_recording", on=False)
+
+        async def listed() -> bool:
+            found = bo.get(f"/api/clubs/{club['id']}/recordings").json()["recordings"]
+            return len(found) == 1 and found[0]["recording"]["seconds"] is not None
+
+        await wait_until(listed, what="a member sees the club's recording")
+        (entry,) = bo.get(f"/api/clubs/{club['id']}/recordings").json()["recordings"]
+        assert entry["room_id"] == room_id and entry["title"] == "Club hour"
+        assert entry["roundup"] == f"/rooms/{room_id}/roundup"
+        assert error(cy.get(f"/api/clubs/{club['id']}/recordings")) == (403, "forbidden")
+        assert error(cy.get(f"/api/rooms/{room_id}/recordings")) == (403, "forbidden"), "not a member, not there"
+        assert len(bo.get(f"/api/rooms/{room_id}/recordings").json()["recordings"]) == 1
+    finally:
+        await host.close()

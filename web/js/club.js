@@ -3,6 +3,7 @@
 // topic proposals), followed live, is club-space.js.
 
 import { api } from './api.js';
+import { showClubRecordings } from './club-recordings.js';
 import { setupSpace } from './club-space.js';
 import { $, h, pathPart, plural, showCharactersLeft, statusBadge } from './dom.js';
 import { describeError } from './errors.js';
@@ -163,6 +164,7 @@ async function load({ quiet = false } = {}) {
   ui.view.hidden = false;
   space.setClub(club);
   if (first) space.start();
+  await showClubRecordings(clubPath, Boolean(club.you?.member), { section: $('recordings-panel'), list: $('recordings') });
 }
 
 async function toggleFollow() {
