@@ -122,13 +122,10 @@ class Recordings:
         """(room id, recording) of the club's latest recordings, newest first, for its members."""
         if viewer is None or not (await self._clubs.membership(club_id, viewer.id)).member:
             raise DropinError(ErrorCode.FORBIDDEN, "a club's recordings are for its members")
-        found = []
-        for room_id, recording_id in await self.store.of_club(club_id):
-            try:
-                found.append((room_id, await self.store.get(room_id, recording_id)))
-            except DropinError:
-                continue
-        return found
+        entries = await self.store.of_club(club_id)
+        rooms = {room_id: {recording.id: recording for recording in await self.store.of_room(room_id)}
+                 for room_id in dict.fromkeys(room_id for room_id, _ in entries)}  # each room read once
+        return [(room_id, rooms[room_id][id]) for room_id, id in entries if id in rooms[room_id]]
 
     async def _may_listen(self, room: Room, viewer: Identity) -> bool:
         if viewer.id == room.host.id:

@@ -131,9 +131,10 @@ async def delete_recording(room_id: RoomIdPath, recording_id: IdPath, caller: Ca
 )
 async def club_recordings(club_id: IdPath, viewer: Viewer, service: Service) -> ClubRecordings:
     """The latest recordings of the club's rooms, newest first (members only)."""
-    found = []
-    for room_id, recording in await service.recordings.of_club(club_id, viewer):
-        room = await service.store.get(room_id)
-        found.append(ClubRecording(room_id=room_id, title=room.title, roundup=f"/rooms/{room_id}/roundup",
-                                   recording=_out(recording, service)))
-    return ClubRecordings(recordings=found)
+    found = await service.recordings.of_club(club_id, viewer)
+    titles = {room_id: (await service.store.get(room_id)).title for room_id in dict.fromkeys(id for id, _ in found)}
+    return ClubRecordings(recordings=[
+        ClubRecording(room_id=room_id, title=titles[room_id], roundup=f"/rooms/{room_id}/roundup",
+                      recording=_out(recording, service))
+        for room_id, recording in found
+    ])

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import io
 import signal
+from collections.abc import Iterator
 from datetime import timedelta
 
 import av
@@ -16,7 +17,16 @@ import pytest
 
 from signaling.client import RequestFailed
 from signaling.participant import Participant, ToneTrack
-from support import CLUSTER_SECRET, busy, hosted_room, serving, wait_until
+from support import CLUSTER_SECRET, RunningServer, busy, hosted_room, serving, wait_until
+
+
+@pytest.fixture
+def sharing_nodes(redis_server, tmp_path, redis) -> Iterator[tuple[RunningServer, RunningServer]]:
+    """Two nodes of one Dropin that share their recordings' folder, as docker/compose.yml's do."""
+    with contextlib.ExitStack() as stack:
+        yield tuple(stack.enter_context(serving(
+            redis_server.url, tmp_path / name, DROPIN_SECRET=CLUSTER_SECRET,
+            DROPIN_RECORDINGS_DIR=str(tmp_path / "recordings"))) for name in "ab")
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -124,100 +134,92 @@ async def test_ending_a_room_finishes_its_recording(server) -> None:
         await host.close()
 
 
-async def test_when_the_recording_node_dies_the_next_origin_records_on(redis_server, redis, tmp_path) -> None:
-    shared = str(tmp_path / "recordings")
-    with contextlib.ExitStack() as stack:
-        a, b = (stack.enter_context(serving(redis_server.url, tmp_path / name, DROPIN_SECRET=CLUSTER_SECRET,
-                                            DROPIN_RECORDINGS_DIR=shared)) for name in "ab")
-        room_id, host = hosted_room(a, "Grace")
-        sol = Participant(b.ws_url, b.identity("Sol"))
-        try:
-            async with busy(redis, b):
-                await host.join(room_id)  # the room's origin, and so its recorder, is node A
-            await sol.join(room_id)
-            await sol.client.request("raise_hand")
-            await host.client.request("invite", target=sol.welcome.you.id)
-            await sol.client.request("accept_invite")
-            await sol.client.request("unmute_self")
-            await host.client.request("make_moderator", target=sol.welcome.you.id)  # the room goes on without A
-            await sol.connect_media(ToneTrack(880))
-            await host.client.request("set_recording", on=True)
-            await asyncio.sleep(3)
-            a.process.send_signal(signal.SIGKILL)
+async def test_when_the_recording_node_dies_the_next_origin_records_on(sharing_nodes, redis) -> None:
+    a, b = sharing_nodes
+    room_id, host = hosted_room(a, "Grace")
+    sol = Participant(b.ws_url, b.identity("Sol"))
+    try:
+        async with busy(redis, b):
+            await host.join(room_id)  # the room's origin, and so its recorder, is node A
+        await sol.join(room_id)
+        await sol.client.request("raise_hand")
+        await host.client.request("invite", target=sol.welcome.you.id)
+        await sol.client.request("accept_invite")
+        await sol.client.request("unmute_self")
+        await host.client.request("make_moderator", target=sol.welcome.you.id)  # the room goes on without A
+        await sol.connect_media(ToneTrack(880))
+        await host.client.request("set_recording", on=True)
+        await asyncio.sleep(3)
+        a.process.send_signal(signal.SIGKILL)
 
-            async with httpx.AsyncClient(base_url=b.base_url) as http:
-                async def listing() -> list[dict]:
-                    reply = await http.get(f"/api/rooms/{room_id}/recordings", headers=bearer(sol.token))
-                    return reply.json()["recordings"]
+        async with httpx.AsyncClient(base_url=b.base_url) as http:
+            async def listing() -> list[dict]:
+                reply = await http.get(f"/api/rooms/{room_id}/recordings", headers=bearer(sol.token))
+                return reply.json()["recordings"]
 
-                async def taken_over() -> bool:
-                    return len(await listing()) == 2
+            async def taken_over() -> bool:
+                return len(await listing()) == 2
 
-                await wait_until(taken_over, timeout=20, interval=0.5, what="node B records the room on")
-                await sol.client.next_event("host_changed")
-                await asyncio.sleep(2)
-                await sol.client.request("set_recording", on=False)
+            await wait_until(taken_over, timeout=20, interval=0.5, what="node B records the room on")
+            await sol.client.next_event("host_changed")
+            await asyncio.sleep(2)
+            await sol.client.request("set_recording", on=False)
 
-                async def finished() -> bool:
-                    return (await listing())[1]["seconds"] is not None
+            async def finished() -> bool:
+                return (await listing())[1]["seconds"] is not None
 
-                await wait_until(finished, what="node B's recording is finished")
-                cut_short, carried_on = await listing()
-                assert cut_short["seconds"] is None, "the dead node never finished its recording"
-                levels = [loudness((await http.get(url)).content) for url in cut_short["slots"]]
-                assert max(levels) > 0.05, "what the dead node wrote before it died plays"
-                _, _, seconds = ogg_seconds((await http.get(cut_short["slots"][0])).content)
-                assert seconds > 1.5, "the dead node's pages reached the file as it wrote them"
-                assert carried_on["seconds"] > 1.5
-                assert max([loudness((await http.get(url)).content) for url in carried_on["slots"]]) > 0.05
-        finally:
-            await asyncio.gather(host.close(), sol.close(), return_exceptions=True)
+            await wait_until(finished, what="node B's recording is finished")
+            cut_short, carried_on = await listing()
+            assert cut_short["seconds"] is None, "the dead node never finished its recording"
+            levels = [loudness((await http.get(url)).content) for url in cut_short["slots"]]
+            assert max(levels) > 0.05, "what the dead node wrote before it died plays"
+            _, _, seconds = ogg_seconds((await http.get(cut_short["slots"][0])).content)
+            assert seconds > 1.5, "the dead node's pages reached the file as it wrote them"
+            assert carried_on["seconds"] > 1.5
+            assert max([loudness((await http.get(url)).content) for url in carried_on["slots"]]) > 0.05
+    finally:
+        await asyncio.gather(host.close(), sol.close(), return_exceptions=True)
 
 
 async def _heard(participant: Participant) -> bool:
     return await participant.packets_received() > 10
 
 
-async def test_a_room_over_two_nodes_is_recorded_once_by_its_origin_and_served_by_either(
-    redis_server, redis, tmp_path
-) -> None:
-    shared = str(tmp_path / "recordings")  # what the nodes of one Dropin share (docker/compose.yml)
-    with contextlib.ExitStack() as stack:
-        a, b = (stack.enter_context(serving(redis_server.url, tmp_path / name, DROPIN_SECRET=CLUSTER_SECRET,
-                                            DROPIN_RECORDINGS_DIR=shared)) for name in "ab")
-        room_id, host = hosted_room(a, "Grace")
-        speaker = Participant(b.ws_url, b.identity("Sol"))
-        try:
-            async with busy(redis, b):
-                await host.join(room_id)  # the room's origin is node A
-            await speaker.join(room_id)
-            await speaker.client.request("raise_hand")
-            await host.client.request("invite", target=speaker.welcome.you.id)
-            await speaker.client.request("accept_invite")
-            await speaker.client.request("unmute_self")
-            await host.connect_media(ToneTrack(440))
-            await speaker.connect_media(ToneTrack(880))
-            await wait_until(lambda: _heard(host), what="the host hears the speaker on the other node")
+async def test_a_room_over_two_nodes_is_recorded_once_by_its_origin_and_served_by_either(sharing_nodes, redis) -> None:
+    a, b = sharing_nodes
+    room_id, host = hosted_room(a, "Grace")
+    speaker = Participant(b.ws_url, b.identity("Sol"))
+    try:
+        async with busy(redis, b):
+            await host.join(room_id)  # the room's origin is node A
+        await speaker.join(room_id)
+        await speaker.client.request("raise_hand")
+        await host.client.request("invite", target=speaker.welcome.you.id)
+        await speaker.client.request("accept_invite")
+        await speaker.client.request("unmute_self")
+        await host.connect_media(ToneTrack(440))
+        await speaker.connect_media(ToneTrack(880))
+        await wait_until(lambda: _heard(host), what="the host hears the speaker on the other node")
 
-            await host.client.request("set_recording", on=True)
-            await asyncio.sleep(3)
-            await host.client.request("set_recording", on=False)
+        await host.client.request("set_recording", on=True)
+        await asyncio.sleep(3)
+        await host.client.request("set_recording", on=False)
 
-            async with httpx.AsyncClient(base_url=b.base_url) as http:
-                async def finished() -> list[dict]:
-                    reply = await http.get(f"/api/rooms/{room_id}/recordings", headers=bearer(speaker.token))
-                    return [found for found in reply.json()["recordings"] if found["seconds"] is not None]
+        async with httpx.AsyncClient(base_url=b.base_url) as http:
+            async def finished() -> list[dict]:
+                reply = await http.get(f"/api/rooms/{room_id}/recordings", headers=bearer(speaker.token))
+                return [found for found in reply.json()["recordings"] if found["seconds"] is not None]
 
-                await wait_until(finished, what="the recording is finished")
-                await asyncio.sleep(1.5)  # a second node writing one too would have by now
-                (recording,) = (await http.get(f"/api/rooms/{room_id}/recordings",
-                                               headers=bearer(speaker.token))).json()["recordings"]
-                held = {holder["name"] for moment in recording["timeline"] for holder in moment["holders"] if holder}
-                assert held == {"Grace", "Sol"}
-                levels = sorted([loudness((await http.get(url)).content) for url in recording["slots"]])
-                assert levels[0] < 0.001 < 0.05 < levels[1], f"two voices on two slots, one slot quiet: {levels}"
-        finally:
-            await asyncio.gather(host.close(), speaker.close(), return_exceptions=True)
+            await wait_until(finished, what="the recording is finished")
+            await asyncio.sleep(1.5)  # a second node writing one too would have by now
+            (recording,) = (await http.get(f"/api/rooms/{room_id}/recordings",
+                                           headers=bearer(speaker.token))).json()["recordings"]
+            held = {holder["name"] for moment in recording["timeline"] for holder in moment["holders"] if holder}
+            assert held == {"Grace", "Sol"}
+            levels = sorted([loudness((await http.get(url)).content) for url in recording["slots"]])
+            assert levels[0] < 0.001 < 0.05 < levels[1], f"two voices on two slots, one slot quiet: {levels}"
+    finally:
+        await asyncio.gather(host.close(), speaker.close(), return_exceptions=True)
 
 
 async def test_a_club_rooms_recordings_are_listed_for_the_clubs_members(server) -> None:
